@@ -1,0 +1,3 @@
+"""Shared pytest fixtures for core and plugin tests (tests/support/fixtures.py)."""
+
+pytest_plugins = ["tests.support.fixtures"]

@@ -1,0 +1,140 @@
+"""The composition root: settings in, a Litestar application out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Request
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from core import __version__
+from core.audit import AuditLogSink
+from core.auth.bearer import BearerPipeline
+from core.auth.console_routes import ConsoleController
+from core.context import HostContext
+from core.db.engine import create_db_config, create_engine
+from core.http.client_ip import client_ip, parse_proxies
+from core.http.errors import EXCEPTION_HANDLERS
+from core.http.headers import OpenApiHeadersMiddleware
+from core.http.health import HealthController
+from core.jobs.inprocess import InProcessJobQueue
+from core.jobs.queue import JobQueue
+from core.jobs.saq_backend import SaqJobQueue
+from core.logging import configure_logging
+from core.plugins import LoadedPlugins, await_me_maybe, flatten, load_plugins, plugin_env_aliases
+from core.settings import Settings, load_settings
+from core.state.factory import create_state_store
+from core.state.memory import MemoryStateStore
+
+# Paths outside /openapi/v1 that must never be framed either (the /device page).
+FRAME_PROTECTED_PATHS = ("/device",)
+
+
+def build_plugins(settings: Settings) -> LoadedPlugins:
+    plugins = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin)
+    # The core dogfoods the hook system: its audit log sink is registered like any plugin.
+    plugins.manager.register(AuditLogSink(), name="core.audit_log")
+    return plugins
+
+
+def build_context(settings: Settings, plugins: LoadedPlugins | None = None) -> HostContext:
+    """Everything a hook, a job or a CLI command needs; shared by the API and the worker."""
+    plugins = plugins or build_plugins(settings)
+    ctx = HostContext(
+        settings=settings,
+        plugins=plugins,
+        engine=create_engine(settings),
+        state=create_state_store(settings),
+        jobs=None,  # type: ignore[arg-type]  # set below: job hooks receive the context
+    )
+    ctx.jobs = build_job_queue(ctx)
+    return ctx
+
+
+def job_functions(ctx: HostContext) -> tuple[list[Any], list[Any]]:
+    return flatten(ctx.plugins.hook.jobs(ctx=ctx)), flatten(ctx.plugins.hook.cron_jobs(ctx=ctx))
+
+
+def build_job_queue(ctx: HostContext) -> JobQueue:
+    if ctx.settings.jobs.backend == "saq":
+        return SaqJobQueue(ctx.settings.redis.url, ctx.settings.jobs.queue)
+    functions, crons = job_functions(ctx)
+    queue = InProcessJobQueue(functions, crons, ctx.settings.jobs.concurrency)
+    queue.context["host"] = ctx
+    return queue
+
+
+def _lifespan(ctx: HostContext) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await ctx.jobs.start()
+        for result in ctx.plugins.hook.startup(ctx=ctx):
+            await await_me_maybe(result)
+        try:
+            yield
+        finally:
+            for result in ctx.plugins.hook.shutdown(ctx=ctx):
+                await await_me_maybe(result)
+            await ctx.jobs.stop()
+            if not isinstance(ctx.state, MemoryStateStore):
+                await ctx.state.close()
+            await ctx.engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, ctx: HostContext | None = None) -> Litestar:
+    if ctx is None:
+        settings = settings or load_settings(plugin_aliases=plugin_env_aliases())
+        configure_logging(settings.log.level, settings.log.json)
+        ctx = build_context(settings)
+    settings = ctx.settings
+    proxies = parse_proxies(settings.server.trusted_proxies)
+    handlers: list[Any] = [HealthController, ConsoleController]
+    handlers += flatten(ctx.plugins.hook.route_handlers(ctx=ctx))
+    middleware: list[Any] = [
+        DefineMiddleware(
+            OpenApiHeadersMiddleware,
+            allowed_origins=settings.http.cors_allow_origins,
+            frame_paths=FRAME_PROTECTED_PATHS,
+        )
+    ]
+    if settings.http.metrics_enabled:
+        prometheus = PrometheusConfig(app_name="difyd", group_path=True, prefix="difyd")
+        middleware.append(prometheus.middleware)
+        handlers.append(PrometheusController)
+    app = Litestar(
+        route_handlers=handlers,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[SQLAlchemyPlugin(config=create_db_config(settings, ctx.engine))],
+        lifespan=[_lifespan(ctx)],
+        openapi_config=OpenAPIConfig(
+            title="difyd",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.host = ctx
+    app.state.bearer = BearerPipeline(ctx)
+
+    def request_ip(request: Request) -> str:
+        return client_ip(request, proxies)
+
+    app.state.client_ip = request_ip
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment."""
+    return create_app(load_settings(os.environ.get("DIFYD_CONFIG"), plugin_aliases=plugin_env_aliases()))

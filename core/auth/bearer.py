@@ -1,0 +1,221 @@
+"""The bearer pipeline shared by every plugin.
+
+``Authorization: Bearer <token>`` -> prefix -> the authenticator a plugin registered -> SHA-256 ->
+state-store cache (positive 60 s, negative 10 s) or one resolution by the plugin -> ``Subject``.
+A cache-hot request does no SQL. Expiry is checked on cache hits too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+from sqlalchemy import select
+
+from core.audit import AuditEvent
+from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, Subject, TokenRecord
+from core.context import HostContext
+from core.domain.models import Account, AccountStatus, Membership
+from core.http.errors import ApiError, too_many_requests
+from core.http.ratelimit import RateLimit
+from core.state.contract import StateStore
+
+CACHE_PREFIX = "auth:token:"
+NEGATIVE_UNKNOWN = b"invalid"
+NEGATIVE_EXPIRED = b"expired"
+TOKEN_EXPIRED_HINT = "Run 'difyctl auth login' to mint a fresh token."
+BEARER_DISABLED = "bearer_auth_disabled: set ENABLE_OAUTH_BEARER=true to enable"
+
+
+@runtime_checkable
+class BearerAuthenticator(Protocol):
+    """Resolves tokens of one prefix. Provided by a plugin through the ``bearer_authenticator`` hook."""
+
+    prefix: str
+
+    async def resolve(self, token_hash: str) -> TokenRecord | None:
+        """Return the live-or-expired record behind this hash, or None if unknown or revoked."""
+
+    async def expire(self, record: TokenRecord) -> None:
+        """Hard-expire the record (revoke it in storage and audit it); called once expiry is seen."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_prefix(token: str) -> str | None:
+    head, sep, _ = token.partition("_")
+    return head + sep if sep and head else None
+
+
+def parse_authorization(header: str | None) -> str | None:
+    """Split at the first space; the scheme is case-insensitive; the rest, trimmed, is the token."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    return value or None
+
+
+async def forget_token(state: StateStore, token_hash: str | None) -> None:
+    """Drop a token's auth-cache entry (revoke, rotate, expire) before answering the client."""
+    if token_hash:
+        await state.delete(CACHE_PREFIX + token_hash)
+
+
+class _CacheEntry(msgspec.Struct):
+    record: TokenRecord
+    memberships: dict[str, str]
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_entry = msgspec.json.Decoder(_CacheEntry).decode
+
+
+def unauthorized(message: str, *, code: str = "unauthorized", hint: str | None = None) -> ApiError:
+    return ApiError(401, message, code=code, hint=hint)
+
+
+def token_expired() -> ApiError:
+    return unauthorized("Bearer token has expired.", code="token_expired", hint=TOKEN_EXPIRED_HINT)
+
+
+class BearerPipeline:
+    """Turns an Authorization header into a Subject; owns the auth cache and the per-token limit."""
+
+    def __init__(self, ctx: HostContext, clock: Callable[[], float] = time.time) -> None:
+        self.ctx = ctx
+        self.state = ctx.state
+        self.settings = ctx.settings.bearer
+        self.clock = clock
+        self._authenticators: dict[str, BearerAuthenticator | None] = {}
+        self.per_token = RateLimit("token", self.settings.rate_limit_per_token, 60)
+
+    def authenticator_for(self, prefix: str) -> BearerAuthenticator | None:
+        if prefix not in self._authenticators:
+            self._authenticators[prefix] = self.ctx.plugins.hook.bearer_authenticator(prefix=prefix)
+        return self._authenticators[prefix]
+
+    async def authenticate(self, header: str | None) -> Subject:
+        token = parse_authorization(header)
+        if token is None:
+            raise unauthorized("missing bearer token")
+        if not self.settings.enabled:
+            raise ApiError(503, BEARER_DISABLED)
+        prefix = token_prefix(token)
+        authenticator = self.authenticator_for(prefix) if prefix else None
+        if authenticator is None:
+            raise unauthorized("unknown token prefix")
+        token_hash = hash_token(token)
+        entry = await self._cached_or_resolved(authenticator, token_hash)
+        await self._enforce_rate_limit(token_hash)
+        return self._subject(entry, token_hash)
+
+    async def _cached_or_resolved(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
+        key = CACHE_PREFIX + token_hash
+        raw = await self.state.get(key)
+        if raw == NEGATIVE_UNKNOWN:
+            raise unauthorized("token unknown or revoked")
+        if raw == NEGATIVE_EXPIRED:
+            raise token_expired()
+        if raw is not None:
+            try:
+                entry = _decode_entry(raw)
+            except msgspec.DecodeError:
+                entry = None  # a malformed entry is a miss
+            if entry is not None and entry.record.prefix == authenticator.prefix:
+                if self._expired(entry.record):
+                    await self._hard_expire(authenticator, entry.record, token_hash)
+                return entry
+        return await self._resolve(authenticator, token_hash)
+
+    def _expired(self, record: TokenRecord) -> bool:
+        return record.expires_at is not None and record.expires_at <= self.clock()
+
+    async def _resolve(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
+        key = CACHE_PREFIX + token_hash
+        record = await authenticator.resolve(token_hash)
+        if record is None or record.prefix != authenticator.prefix:
+            await self.state.set(key, NEGATIVE_UNKNOWN, ttl=self.settings.negative_cache_seconds)
+            raise unauthorized("token unknown or revoked")
+        if self._expired(record):
+            await self._hard_expire(authenticator, record, token_hash)
+        memberships = await self._memberships(record) if record.kind == ACCOUNT else {}
+        entry = _CacheEntry(record=record, memberships=memberships)
+        ttl: float = self.settings.positive_cache_seconds
+        if record.expires_at is not None:
+            ttl = max(min(ttl, record.expires_at - self.clock()), 1)
+        await self.state.set(key, _encode(entry), ttl=ttl)
+        return entry
+
+    async def _hard_expire(self, authenticator: BearerAuthenticator, record: TokenRecord, token_hash: str) -> None:
+        await authenticator.expire(record)
+        await self.state.set(
+            CACHE_PREFIX + token_hash, NEGATIVE_EXPIRED, ttl=self.settings.negative_cache_seconds
+        )
+        raise token_expired()
+
+    async def _memberships(self, record: TokenRecord) -> dict[str, str]:
+        """Snapshot of the account's workspaces (id -> role), cached with the token for 60 s."""
+        if record.account_id is None:
+            return {}
+        account_id = uuid.UUID(record.account_id)
+        async with self.ctx.session_maker() as session:
+            rows = await session.execute(
+                select(Membership.tenant_id, Membership.role)
+                .join(Account, Account.id == Membership.account_id)
+                .where(Membership.account_id == account_id, Account.status == AccountStatus.ACTIVE.value)
+            )
+            return {str(tenant_id): role for tenant_id, role in rows.all()}
+
+    async def _enforce_rate_limit(self, token_hash: str) -> None:
+        if self.per_token.limit <= 0:
+            return
+        verdict = await self.per_token.hit(self.state, token_hash)
+        if not verdict.allowed:
+            raise too_many_requests(verdict.retry_after)
+
+    @staticmethod
+    def _subject(entry: _CacheEntry, token_hash: str) -> Subject:
+        record = entry.record
+        return Subject(
+            kind=record.kind,
+            scopes=frozenset(record.scopes),
+            token_id=record.token_id,
+            token_hash=token_hash,
+            prefix=record.prefix,
+            subject_email=record.subject_email,
+            subject_issuer=record.subject_issuer,
+            account_id=record.account_id,
+            client_id=record.client_id,
+            expires_at=record.expires_at,
+            memberships=entry.memberships,
+        )
+
+    async def forget(self, token_hash: str | None) -> None:
+        await forget_token(self.state, token_hash)
+
+    async def wrong_surface(self, subject: Subject, path: str) -> ApiError:
+        await self.ctx.audit(
+            AuditEvent(
+                "openapi.wrong_surface_denied",
+                {
+                    "subject_type": subject.kind,
+                    "attempted_path": path,
+                    "client_id": subject.client_id,
+                    "token_id": subject.token_id,
+                },
+            )
+        )
+        canonical = CANONICAL_SURFACE.get(subject.kind, "/openapi/v1")
+        return ApiError(403, f"wrong_surface (canonical: {canonical})")
+
+
+Guard = Callable[[Any, Any], Awaitable[None]]

@@ -1,0 +1,157 @@
+"""The console session: Dify-compatible cookies (passport JWT + CSRF JWT) and their guard.
+
+``access_token`` is an HS256 JWT with ``user_id``, ``exp``, ``iss`` (edition) and
+``sub="Console API Passport"``; ``csrf_token`` is an HS256 JWT whose ``sub`` is the account id.
+Both are signed with SECRET_KEY, so cookies minted by Dify work here and the other way round.
+Over https the names take the ``__Host-`` prefix.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from litestar import Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy import select
+
+from core.domain.models import Account, AccountStatus, Membership
+from core.http.errors import ApiError
+from core.settings import Settings
+
+PASSPORT_SUBJECT = "Console API Passport"
+ACCESS_COOKIE = "access_token"
+CSRF_COOKIE = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CONSOLE_KEY = "difyd.console_user"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    account_id: uuid.UUID
+    email: str
+    name: str
+    status: str
+    active_workspace_id: uuid.UUID | None
+
+
+def cookie_name(settings: Settings, base: str) -> str:
+    return f"__Host-{base}" if settings.uses_https else base
+
+
+def issue_passport(settings: Settings, account_id: uuid.UUID, now: float | None = None) -> str:
+    now = now or time.time()
+    claims = {
+        "user_id": str(account_id),
+        "exp": int(now + settings.console.session_minutes * 60),
+        "iss": settings.console.edition,
+        "sub": PASSPORT_SUBJECT,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")
+
+
+def issue_csrf(settings: Settings, account_id: uuid.UUID, now: float | None = None) -> str:
+    now = now or time.time()
+    claims = {"sub": str(account_id), "exp": int(now + settings.console.session_minutes * 60)}
+    return jwt.encode(claims, settings.secret_key, algorithm="HS256")
+
+
+def session_cookies(settings: Settings, account_id: uuid.UUID) -> list[Cookie]:
+    secure = settings.uses_https
+    max_age = settings.console.session_minutes * 60
+    common: dict[str, Any] = {"path": "/", "secure": secure, "samesite": "lax", "max_age": max_age}
+    return [
+        Cookie(key=cookie_name(settings, ACCESS_COOKIE), value=issue_passport(settings, account_id),
+               httponly=True, **common),
+        # Readable by the page's script: it copies it into the X-CSRF-Token header.
+        Cookie(key=cookie_name(settings, CSRF_COOKIE), value=issue_csrf(settings, account_id),
+               httponly=False, **common),
+    ]
+
+
+def clear_session_cookies(settings: Settings, response: Response[Any]) -> None:
+    for base in (ACCESS_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(cookie_name(settings, base), path="/")
+
+
+def _read_cookie(connection: ASGIConnection, base: str) -> str | None:
+    return connection.cookies.get(f"__Host-{base}") or connection.cookies.get(base)
+
+
+def _decode(settings: Settings, token: str) -> dict[str, Any] | None:
+    try:
+        return jwt.decode(token, settings.secret_key, algorithms=["HS256"], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        return None
+
+
+def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.UUID | None:
+    token = _read_cookie(connection, ACCESS_COOKIE)
+    claims = _decode(settings, token) if token else None
+    if not claims or claims.get("sub") != PASSPORT_SUBJECT or "token_source" in claims:
+        return None
+    try:
+        return uuid.UUID(str(claims.get("user_id")))
+    except ValueError:
+        return None
+
+
+def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.UUID) -> bool:
+    """Header equals the cookie (constant time), and the cookie is a live JWT for this account."""
+    header = connection.headers.get(CSRF_HEADER) or ""
+    cookie = _read_cookie(connection, CSRF_COOKIE) or ""
+    if not header or not cookie or not hmac.compare_digest(header.encode(), cookie.encode()):
+        return False
+    claims = _decode(settings, cookie)
+    return bool(claims) and hmac.compare_digest(str(claims.get("sub", "")).encode(), str(account_id).encode())
+
+
+_NOT_SIGNED_IN = ApiError(401, "Unauthorized.")
+
+
+async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
+    """Resolve the cookie session to an active account (401 otherwise); no CSRF check here."""
+    ctx = connection.app.state.host
+    account_id = passport_account_id(ctx.settings, connection)
+    if account_id is None:
+        raise ApiError(401, "Unauthorized.")
+    async with ctx.session_maker() as session:
+        account = await session.get(Account, account_id)
+        if account is None:
+            raise ApiError(401, "Unauthorized.")
+        if account.status == AccountStatus.BANNED.value:
+            raise ApiError(401, "Account is banned.")
+        if account.status == AccountStatus.CLOSED.value:
+            raise ApiError(401, "Unauthorized.")
+        if account.status == AccountStatus.PENDING.value:
+            raise ApiError(400, "Account not initialized.", code="account_not_initialized")
+        joins = (
+            await session.execute(
+                select(Membership.tenant_id, Membership.current)
+                .where(Membership.account_id == account_id)
+                .order_by(Membership.created_at)
+            )
+        ).all()
+    active = next((tenant for tenant, current in joins if current), joins[0][0] if joins else None)
+    return ConsoleUser(account.id, account.email, account.name, account.status, active)
+
+
+async def console_session_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Cookie session for console routes; every write must carry a valid X-CSRF-Token."""
+    user = await load_console_user(connection)
+    if connection.scope["method"] not in SAFE_METHODS and not csrf_valid(
+        connection.app.state.host.settings, connection, user.account_id
+    ):
+        raise ApiError(401, "CSRF token is missing or invalid.")
+    connection.scope[CONSOLE_KEY] = user  # type: ignore[literal-required]
+
+
+def console_user(connection: ASGIConnection) -> ConsoleUser:
+    return connection.scope[CONSOLE_KEY]  # type: ignore[literal-required]

@@ -1,0 +1,138 @@
+"""Console API routes the /device page and the console use: login, logout, profile, system features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from sqlalchemy import func, select
+
+from core.auth.console import (
+    clear_session_cookies,
+    console_session_guard,
+    console_user,
+    session_cookies,
+)
+from core.auth.passwords import verify_password
+from core.context import HostContext
+from core.domain.models import Account, AccountStatus, Membership, Workspace
+from core.http.errors import ApiError
+from core.http.metrics import LOGINS
+from core.http.ratelimit import RateLimit
+from core.plugins import await_me_maybe
+
+INVALID_CREDENTIALS = "Invalid email or password."
+
+
+class LoginBody(msgspec.Struct):
+    email: str
+    password: str
+    remember_me: bool = False
+
+
+class ProfileBody(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    status: str
+    avatar: str | None = None
+    interface_language: str = "en-US"
+    timezone: str = "UTC"
+
+
+def _limits(ctx: HostContext) -> tuple[RateLimit, RateLimit]:
+    console = ctx.settings.console
+    return (
+        RateLimit("console_login:ip", console.login_limit_per_ip, 15 * 60),
+        RateLimit("console_login:account", console.login_limit_per_account, 15 * 60),
+    )
+
+
+async def merged_system_features(ctx: HostContext) -> dict[str, Any]:
+    features: dict[str, Any] = {
+        "enable_oauth_bearer": ctx.settings.bearer.enabled,
+        "license": {"status": "none"},
+        "webapp_auth": {"enabled": False, "allow_sso": False, "sso_config": {"protocol": ""}},
+        "plugins": sorted(ctx.plugins.settings),
+    }
+    status = await await_me_maybe(ctx.plugins.hook.license_status(ctx=ctx))
+    if status:
+        features["license"] = {"status": status}
+    for contribution in ctx.plugins.hook.system_features(ctx=ctx):
+        contribution = await await_me_maybe(contribution)
+        if isinstance(contribution, dict):
+            for key, value in contribution.items():
+                if isinstance(value, dict) and isinstance(features.get(key), dict):
+                    features[key] = {**features[key], **value}
+                else:
+                    features[key] = value
+    return features
+
+
+class ConsoleController(Controller):
+    path = "/console/api"
+    tags = ["console"]
+
+    @post("/login", summary="Sign in with email and password; sets the session and CSRF cookies")
+    async def login(self, request: Request, data: LoginBody) -> Response[dict[str, str]]:
+        ctx: HostContext = request.app.state.host
+        ip_limit, account_limit = _limits(ctx)
+        await ip_limit.enforce(ctx.state, request.app.state.client_ip(request))
+        email = data.email.strip().lower()
+        await account_limit.enforce(ctx.state, email)
+        async with ctx.session_maker() as session:
+            account = (
+                await session.execute(select(Account).where(func.lower(Account.email) == email))
+            ).scalar_one_or_none()
+        # The same answer, after the same work, for an unknown email and a wrong password.
+        password_ok = verify_password(account.password_hash if account else None, data.password)
+        if account is None or not password_ok:
+            LOGINS.labels(outcome="rejected").inc()
+            raise ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
+        if account.status == AccountStatus.BANNED.value:
+            LOGINS.labels(outcome="banned").inc()
+            raise ApiError(401, "Account is banned.")
+        if account.status == AccountStatus.CLOSED.value:
+            raise ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
+        LOGINS.labels(outcome="accepted").inc()
+        return Response({"result": "success"}, cookies=session_cookies(ctx.settings, account.id))
+
+    @post("/logout", summary="Sign out: clears the session cookies", status_code=200)
+    async def logout(self, request: Request) -> Response[dict[str, str]]:
+        response: Response[dict[str, str]] = Response({"result": "success"})
+        clear_session_cookies(request.app.state.host.settings, response)
+        return response
+
+    @get("/account/profile", guards=[console_session_guard], summary="The signed-in account")
+    async def profile(self, request: Request) -> ProfileBody:
+        user = console_user(request)
+        return ProfileBody(id=str(user.account_id), email=user.email, name=user.name, status=user.status)
+
+    @post(
+        "/workspaces/current",
+        guards=[console_session_guard],
+        summary="The signed-in account's active workspace",
+        status_code=200,
+    )
+    async def current_workspace(self, request: Request) -> dict[str, Any]:
+        user = console_user(request)
+        if user.active_workspace_id is None:
+            raise ApiError(404, "workspace not found")
+        ctx: HostContext = request.app.state.host
+        async with ctx.session_maker() as session:
+            row = (
+                await session.execute(
+                    select(Workspace, Membership.role)
+                    .join(Membership, Membership.tenant_id == Workspace.id)
+                    .where(Workspace.id == user.active_workspace_id, Membership.account_id == user.account_id)
+                )
+            ).first()
+        if row is None:
+            raise ApiError(404, "workspace not found")
+        workspace, role = row
+        return {"id": str(workspace.id), "name": workspace.name, "status": workspace.status, "role": role}
+
+    @get("/system-features", summary="What the console and the /device page may show")
+    async def system_features(self, request: Request) -> dict[str, Any]:
+        return await merged_system_features(request.app.state.host)

@@ -1,0 +1,49 @@
+"""What every hook receives: the running host's settings and shared services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.settings import Settings
+from core.state.contract import StateStore
+
+if TYPE_CHECKING:
+    from core.audit import AuditEvent
+    from core.jobs.queue import JobQueue
+    from core.plugins import LoadedPlugins
+
+
+@dataclass
+class HostContext:
+    settings: Settings
+    plugins: LoadedPlugins
+    engine: AsyncEngine
+    state: StateStore
+    jobs: JobQueue
+    session_maker: async_sessionmaker[AsyncSession] = field(init=False)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.session_maker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def plugin_settings(self, name: str) -> Any:
+        """The validated settings Struct of an enabled plugin."""
+        return self.plugins.settings_for(name)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session outside a request (jobs, CLI, startup); commits on success."""
+        async with self.session_maker() as session, session.begin():
+            yield session
+
+    async def audit(self, event: AuditEvent) -> None:
+        """Fan an audit event out to every plugin that listens (the core's log sink included)."""
+        from core.plugins import await_me_maybe
+
+        for result in self.plugins.hook.audit_event(ctx=self, event=event):
+            await await_me_maybe(result)

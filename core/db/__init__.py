@@ -1,0 +1,1 @@
+"""Persistence: advanced-alchemy on SQLite (embedded) or PostgreSQL (production), alembic migrations."""

@@ -1,0 +1,140 @@
+"""Writes on the core domain, shared by the admin CLI, the demo seeder and tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.auth.passwords import hash_password
+from core.domain.models import (
+    Account,
+    AccountStatus,
+    App,
+    AppMode,
+    AppStatus,
+    MemberRole,
+    Membership,
+    Tag,
+    TagBinding,
+    Workspace,
+    WorkspaceStatus,
+)
+
+
+class DomainError(ValueError):
+    """A write the domain refuses; the message says why."""
+
+
+async def account_by_email(session: AsyncSession, email: str) -> Account | None:
+    return (
+        await session.execute(select(Account).where(func.lower(Account.email) == email.strip().lower()))
+    ).scalar_one_or_none()
+
+
+async def create_account(
+    session: AsyncSession,
+    email: str,
+    name: str,
+    password: str | None = None,
+    status: str = AccountStatus.ACTIVE.value,
+) -> Account:
+    email = email.strip()
+    if "@" not in email:
+        raise DomainError(f"not an email address: {email!r}")
+    if await account_by_email(session, email) is not None:
+        raise DomainError(f"an account with email {email!r} already exists")
+    AccountStatus(status)
+    account = Account(
+        email=email,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        status=status,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def create_workspace(session: AsyncSession, name: str, status: str = WorkspaceStatus.NORMAL.value) -> Workspace:
+    WorkspaceStatus(status)
+    workspace = Workspace(name=name, status=status)
+    session.add(workspace)
+    await session.flush()
+    return workspace
+
+
+async def add_member(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    account_id: uuid.UUID,
+    role: str = MemberRole.NORMAL.value,
+    current: bool | None = None,
+) -> Membership:
+    """Join an account to a workspace. The first workspace an account joins becomes its current one."""
+    MemberRole(role)
+    existing = (
+        await session.execute(select(Membership.id).where(Membership.account_id == account_id))
+    ).first()
+    make_current = existing is None if current is None else current
+    if make_current:
+        await session.execute(
+            update(Membership).where(Membership.account_id == account_id).values(current=False)
+        )
+    membership = Membership(tenant_id=workspace_id, account_id=account_id, role=role, current=make_current)
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+async def create_app(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    name: str,
+    mode: str,
+    *,
+    description: str = "",
+    created_by: uuid.UUID | None = None,
+    enable_api: bool = True,
+    status: str = AppStatus.NORMAL.value,
+    icon: str = "🤖",
+    config: dict[str, Any] | None = None,
+    tags: Iterable[str] = (),
+) -> App:
+    AppMode(mode)
+    AppStatus(status)
+    app = App(
+        tenant_id=workspace_id,
+        name=name,
+        mode=mode,
+        description=description or "",
+        created_by=created_by,
+        enable_api=enable_api,
+        status=status,
+        icon=icon,
+        config=config,
+    )
+    session.add(app)
+    await session.flush()
+    for tag_name in tags:
+        await tag_app(session, app, tag_name, created_by)
+    return app
+
+
+async def tag_app(session: AsyncSession, app: App, tag_name: str, created_by: uuid.UUID | None = None) -> Tag:
+    """Bind a workspace app tag (created on first use) to the app."""
+    tag = (
+        await session.execute(
+            select(Tag).where(Tag.tenant_id == app.tenant_id, Tag.type == "app", Tag.name == tag_name)
+        )
+    ).scalars().first()
+    if tag is None:
+        tag = Tag(tenant_id=app.tenant_id, type="app", name=tag_name, created_by=created_by)
+        session.add(tag)
+        await session.flush()
+    session.add(TagBinding(tenant_id=app.tenant_id, tag_id=tag.id, target_id=app.id, created_by=created_by))
+    await session.flush()
+    return tag

@@ -1,0 +1,93 @@
+"""Every hook the core asks plugins. Each is documented in docs/hooks.md and tested (tests/test_hooks_meta.py).
+
+Hooks return data; the core composes it. A hook may return a value, a callable or an awaitable
+(see ``core.plugins.await_me_maybe``): pluggy itself is synchronous.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.context import HostContext
+
+PROJECT = "difyd"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def plugin_settings() -> Any:
+    """Return the msgspec Struct type that validates this plugin's ``[plugin.<name>]`` config section."""
+
+
+@hookspec
+def requires_core() -> Any:
+    """Return a PEP 440 specifier of the core versions this plugin supports, e.g. ``">=0.1,<1"``."""
+
+
+@hookspec
+def route_handlers(ctx: HostContext) -> Any:
+    """Return a list of Litestar route handlers, controllers or routers to mount."""
+
+
+@hookspec
+def migration_locations() -> Any:
+    """Return alembic version folders; each plugin's migrations form their own branch."""
+
+
+@hookspec
+def jobs(ctx: HostContext) -> Any:
+    """Return a list of job functions ``async def job(ctx: dict, **kwargs)`` for saq or the in-process runner."""
+
+
+@hookspec
+def cron_jobs(ctx: HostContext) -> Any:
+    """Return a list of ``core.jobs.CronJob`` schedules for job functions."""
+
+
+@hookspec
+def cli_commands() -> Any:
+    """Return a list of click commands or groups added to the ``difyd`` command line."""
+
+
+@hookspec(firstresult=True)
+def bearer_authenticator(prefix: str) -> Any:
+    """Return the ``core.auth.BearerAuthenticator`` that resolves tokens with this prefix, or None."""
+
+
+@hookspec(firstresult=True)
+def license_status(ctx: HostContext) -> Any:
+    """Return the license status: ``active``, ``expiring``, ``expired``, ``lost`` or ``none``."""
+
+
+@hookspec
+def system_features(ctx: HostContext) -> Any:
+    """Return a dict merged into ``GET /console/api/system-features`` (what the console may show)."""
+
+
+@hookspec(firstresult=True)
+def device_approvals(ctx: HostContext) -> Any:
+    """Return the ``core.services.DeviceApprovals`` service (look up and approve pending device codes)."""
+
+
+@hookspec
+def audit_event(ctx: HostContext, event: Any) -> Any:
+    """Receive a ``core.audit.AuditEvent`` (approve, deny, mint, revoke, expire, rejected ...)."""
+
+
+@hookspec
+def startup(ctx: HostContext) -> Any:
+    """Run when the application starts (may return an awaitable)."""
+
+
+@hookspec
+def shutdown(ctx: HostContext) -> Any:
+    """Run when the application stops (may return an awaitable)."""
+
+
+@hookspec
+def demo_data(ctx: HostContext, seed: Any) -> Any:
+    """Add this plugin's demo rows after the core demo data is seeded (``seed`` names what exists)."""

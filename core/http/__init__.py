@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every plugin: error bodies, pagination, headers, CORS, health."""

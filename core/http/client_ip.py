@@ -1,0 +1,40 @@
+"""The client's IP: forwarding headers are believed only when the peer is a configured proxy."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from litestar.connection import ASGIConnection
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(entries: Iterable[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+
+
+def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_ip(connection: ASGIConnection, proxies: tuple[Network, ...]) -> str:
+    """Walk X-Forwarded-For from the right, skipping trusted proxies; the first untrusted hop is the client."""
+    peer = connection.client.host if connection.client else "unknown"
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    cf = connection.headers.get("cf-connecting-ip")
+    if cf:
+        return cf.strip()
+    forwarded = connection.headers.get("x-forwarded-for")
+    if not forwarded:
+        return peer
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer

@@ -1,0 +1,261 @@
+"""Settings: msgspec Structs filled from a TOML file, then overlaid with environment variables.
+
+Naming rule for the environment: ``DIFYD_<SECTION>__<KEY>`` (double underscore between levels), e.g.
+``DIFYD_DATABASE__URL`` or ``DIFYD_PLUGINS__OAUTH_DEVICE__TTL_DAYS``. Dify's own names are honoured
+as aliases (``SECRET_KEY``, ``CONSOLE_WEB_URL``, ...); see ``DIFY_ENV_ALIASES`` and config/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+ENV_PREFIX = "DIFYD_"
+CONFIG_ENV = "DIFYD_CONFIG"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "default.toml"
+
+# Dify environment names -> dotted setting path. Plugins add theirs through ``env_aliases`` on their
+# settings Struct (a ClassVar mapping env name -> key inside the plugin's section).
+DIFY_ENV_ALIASES: dict[str, str] = {
+    "SECRET_KEY": "secret_key",
+    "CONSOLE_WEB_URL": "console_web_url",
+    "CONSOLE_API_URL": "console_api_url",
+    "ENABLE_OAUTH_BEARER": "bearer.enabled",
+    "OPENAPI_RATE_LIMIT_PER_TOKEN": "bearer.rate_limit_per_token",
+    "OPENAPI_CORS_ALLOW_ORIGINS": "http.cors_allow_origins",
+    "DATABASE_URL": "database.url",
+    "REDIS_URL": "redis.url",
+}
+
+
+class SettingsError(Exception):
+    """A configuration problem that stops the server from starting; the message says what to fix."""
+
+
+class ServerSettings(msgspec.Struct, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 5001
+    # Peers whose X-Forwarded-For / CF-Connecting-IP headers are believed (exact IPs or CIDRs).
+    trusted_proxies: list[str] = []
+
+
+class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):
+    # sqlite+aiosqlite:///<path> (embedded) or postgresql+asyncpg://... (production). A relative
+    # SQLite path is resolved inside ``data_dir``.
+    url: str = "sqlite+aiosqlite:///difyd.sqlite3"
+    pool_size: int = 10
+    echo: bool = False
+
+
+class RedisSettings(msgspec.Struct, forbid_unknown_fields=True):
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+class StateSettings(msgspec.Struct, forbid_unknown_fields=True):
+    backend: Literal["memory", "redis"] = "memory"
+    # Prefix for every key this server writes, so several deployments can share one Redis.
+    key_prefix: str = "difyd:"
+
+
+class JobsSettings(msgspec.Struct, forbid_unknown_fields=True):
+    backend: Literal["inprocess", "saq"] = "inprocess"
+    queue: str = "difyd"
+    # Concurrency of one saq worker process (or of the in-process runner).
+    concurrency: int = 10
+
+
+class BearerSettings(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool = True
+    rate_limit_per_token: int = 60  # requests per minute per token; 0 disables
+    positive_cache_seconds: int = 60
+    negative_cache_seconds: int = 10
+
+
+class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True):
+    session_minutes: int = 60 * 24
+    edition: str = "SELF_HOSTED"
+    login_limit_per_ip: int = 20  # attempts per 15 minutes
+    login_limit_per_account: int = 10  # attempts per 15 minutes
+
+
+class HttpSettings(msgspec.Struct, forbid_unknown_fields=True):
+    cors_allow_origins: list[str] = []
+    metrics_enabled: bool = True
+
+
+class LogSettings(msgspec.Struct, forbid_unknown_fields=True):
+    level: str = "INFO"
+    json: bool = False
+
+
+# The community plugins; sso_enterprise is opt-in.
+DEFAULT_PLUGINS = ("oauth_device", "openapi_apps")
+
+
+class PluginsSettings(msgspec.Struct, forbid_unknown_fields=True):
+    # Which plugins run. Every name must be an installed plugin (entry point group "difyd.plugins").
+    enabled: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PLUGINS))
+    blocked: list[str] = []
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True):
+    mode: Literal["embedded", "production"] = "embedded"
+    data_dir: str = ".data"
+    secret_key: str = ""
+    console_web_url: str = ""
+    console_api_url: str = ""
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    state: StateSettings = msgspec.field(default_factory=StateSettings)
+    jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
+    bearer: BearerSettings = msgspec.field(default_factory=BearerSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
+    http: HttpSettings = msgspec.field(default_factory=HttpSettings)
+    log: LogSettings = msgspec.field(default_factory=LogSettings)
+    plugins: PluginsSettings = msgspec.field(default_factory=PluginsSettings)
+    # Raw per-plugin sections ([plugin.<name>] in TOML); validated against each plugin's Struct.
+    plugin: dict[str, dict[str, Any]] = {}
+
+    @property
+    def data_path(self) -> Path:
+        path = Path(self.data_dir)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def uses_https(self) -> bool:
+        return self.console_web_url.startswith("https://") and self.console_api_url.startswith("https://")
+
+
+def _parse_env_value(raw: str, current: Any) -> Any:
+    """Environment values are strings; shape them like the value they replace."""
+    if isinstance(current, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if isinstance(current, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        return raw  # let validation name the key and the expected type
+    if isinstance(current, int):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return raw
+    return raw
+
+
+def _set_path(tree: dict[str, Any], dotted: str, raw: str, defaults: Mapping[str, Any]) -> None:
+    parts = dotted.split(".")
+    node = tree
+    default_node: Any = defaults
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        default_node = default_node.get(part, {}) if isinstance(default_node, Mapping) else {}
+    leaf = parts[-1]
+    current = node.get(leaf, default_node.get(leaf) if isinstance(default_node, Mapping) else None)
+    node[leaf] = _parse_env_value(raw, current)
+
+
+def apply_environment(
+    tree: dict[str, Any],
+    environ: Mapping[str, str],
+    plugin_aliases: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Overlay environment variables on a raw settings tree (before validation)."""
+    defaults = msgspec.to_builtins(Settings())
+    aliases = {**DIFY_ENV_ALIASES, **(plugin_aliases or {})}
+    for name, dotted in aliases.items():
+        if name in environ:
+            _set_path(tree, dotted, environ[name], defaults)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        if dotted.startswith("plugins.") and dotted.count(".") >= 2:
+            # DIFYD_PLUGINS__<NAME>__<KEY> addresses a plugin's own section.
+            _, plugin_name, rest = dotted.split(".", 2)
+            dotted = f"plugin.{plugin_name}.{rest}"
+        _set_path(tree, dotted, value, defaults)
+    return tree
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def validate_tree(tree: dict[str, Any]) -> Settings:
+    try:
+        return msgspec.convert(tree, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc
+
+
+def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
+    if explicit:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    return DEFAULT_CONFIG
+
+
+def load_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    plugin_aliases: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the TOML file, overlay the environment, validate, and settle the secret key."""
+    env = os.environ if environ is None else environ
+    tree = read_toml(config_path(path, env))
+    tree = apply_environment(tree, env, plugin_aliases)
+    settings = validate_tree(tree)
+    return ensure_secret_key(settings)
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Embedded mode generates a key once and keeps it in the data folder; production refuses."""
+    if settings.secret_key:
+        return settings
+    if settings.mode == "production":
+        raise SettingsError(
+            "SECRET_KEY is not set: production mode refuses to start without it "
+            "(set SECRET_KEY or secret_key in the config file)"
+        )
+    key_file = settings.data_path / "secret_key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        # O_EXCL: two processes starting at once must not write two different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return msgspec.structs.replace(settings, secret_key=key_file.read_text().strip())
+
+
+def resolved_database_url(settings: Settings) -> str:
+    """A relative SQLite path lives in the data folder; every other URL is used as given."""
+    url = settings.database.url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix):
+        raw = url[len(prefix) :]
+        if raw and raw != ":memory:" and not raw.startswith("/"):
+            settings.data_path.mkdir(parents=True, exist_ok=True)
+            return prefix + str(settings.data_path / raw)
+    return url

@@ -1,0 +1,155 @@
+"""Redis state store. Every multi-step operation is one Lua script, so it is atomic across replicas."""
+
+from __future__ import annotations
+
+import secrets
+
+from redis.asyncio import Redis
+
+from core.state.contract import WindowVerdict
+
+# KEYS[1]=key ARGV: expected, new value, mode ("keep"|"ttl"|"min"), milliseconds
+_COMPARE_AND_SET = """
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then return 0 end
+local mode = ARGV[3]
+local ms = tonumber(ARGV[4])
+if mode == 'ttl' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ms)
+elseif mode == 'min' then
+  local left = redis.call('PTTL', KEYS[1])
+  if left < ms then left = ms end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', left)
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+end
+return 1
+"""
+
+_COMPARE_AND_DELETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_CONSUME = """
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+"""
+
+_INCR = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+# Sliding window on a sorted set, timed by the Redis clock so every replica agrees.
+# ARGV: limit, window ms, unique member. Returns {allowed, count, retry_after_ms}.
+_HIT_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local wait = tonumber(oldest[2]) + window - now
+  if wait < 1 then wait = 1 end
+  return {0, count, wait}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return {1, count + 1, 0}
+"""
+
+
+def _ms(seconds: float) -> int:
+    return max(int(seconds * 1000), 1)
+
+
+class RedisStateStore:
+    def __init__(self, client: Redis, key_prefix: str = "") -> None:
+        self._redis = client
+        self._prefix = key_prefix
+        self._cas = client.register_script(_COMPARE_AND_SET)
+        self._cad = client.register_script(_COMPARE_AND_DELETE)
+        self._consume = client.register_script(_CONSUME)
+        self._incr = client.register_script(_INCR)
+        self._window = client.register_script(_HIT_WINDOW)
+
+    @classmethod
+    def from_url(cls, url: str, key_prefix: str = "") -> RedisStateStore:
+        return cls(Redis.from_url(url, decode_responses=False), key_prefix)
+
+    @property
+    def client(self) -> Redis:
+        return self._redis
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._redis.get(self._k(key))
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return await self._redis.mget([self._k(key) for key in keys])
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        await self._redis.set(self._k(key), value, px=None if ttl is None else _ms(ttl))
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        return bool(await self._redis.set(self._k(key), value, nx=True, px=None if ttl is None else _ms(ttl)))
+
+    async def exchange(self, key: str, value: bytes, ttl: float | None = None) -> bytes | None:
+        return await self._redis.set(self._k(key), value, get=True, px=None if ttl is None else _ms(ttl))
+
+    async def compare_and_set(
+        self,
+        key: str,
+        expected: bytes,
+        value: bytes,
+        *,
+        ttl: float | None = None,
+        min_ttl: float | None = None,
+    ) -> bool:
+        if ttl is not None:
+            mode, ms = "ttl", _ms(ttl)
+        elif min_ttl is not None:
+            mode, ms = "min", _ms(min_ttl)
+        else:
+            mode, ms = "keep", 0
+        return bool(await self._cas(keys=[self._k(key)], args=[expected, value, mode, ms]))
+
+    async def compare_and_delete(self, key: str, expected: bytes) -> bool:
+        return bool(await self._cad(keys=[self._k(key)], args=[expected]))
+
+    async def consume(self, key: str) -> bytes | None:
+        return await self._consume(keys=[self._k(key)])
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(await self._redis.delete(*[self._k(key) for key in keys]))
+
+    async def ttl(self, key: str) -> float | None:
+        left = await self._redis.pttl(self._k(key))
+        return None if left < 0 else left / 1000
+
+    async def incr(self, key: str, ttl: float | None = None) -> int:
+        return int(await self._incr(keys=[self._k(key)], args=[0 if ttl is None else _ms(ttl)]))
+
+    async def hit_window(self, key: str, limit: int, window: float) -> WindowVerdict:
+        member = secrets.token_hex(8)
+        allowed, count, wait_ms = await self._window(keys=[self._k(key)], args=[limit, _ms(window), member])
+        return WindowVerdict(bool(allowed), int(count), int(wait_ms) / 1000)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,1 @@
+"""difyd-hello: the smallest useful third-party plugin (see docs/plugins.md)."""

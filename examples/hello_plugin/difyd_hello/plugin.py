@@ -1,0 +1,73 @@
+"""Hook implementations of the example plugin.
+
+- setting ``greeting`` (``[plugin.hello] greeting = "..."`` or ``DIFYD_PLUGINS__HELLO__GREETING``);
+- route ``GET /hello`` answers the greeting; ``POST /hello/jobs`` enqueues the ``hello_record`` job;
+- job ``hello_record`` writes ``hello:done:<ticket>`` into the state store, where ``GET /hello/jobs/<ticket>``
+  finds it. On the embedded default it runs in-process; in production a saq worker runs it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+
+from core.context import HostContext
+from core.hookspecs import hookimpl
+from core.jobs import host_of
+
+__version__ = "1.2.0"
+NAME = "hello"
+
+
+class HelloSettings(msgspec.Struct, forbid_unknown_fields=True):
+    greeting: str = "hello"
+    env_aliases = {"HELLO_GREETING": "greeting"}
+
+
+async def hello_record(ctx: dict[str, Any], *, ticket: str, who: str) -> None:
+    host = host_of(ctx)
+    await host.state.set(f"hello:done:{ticket}", who.encode(), ttl=600)
+
+
+@get("/hello", summary="The configured greeting")
+async def say_hello(request: Request) -> dict[str, str]:
+    ctx: HostContext = request.app.state.host
+    return {"greeting": ctx.plugin_settings(NAME).greeting}
+
+
+@post("/hello/jobs", summary="Enqueue the example job", status_code=202)
+async def enqueue_hello(request: Request, who: str = "world") -> dict[str, str]:
+    ctx: HostContext = request.app.state.host
+    ticket = uuid.uuid4().hex
+    await ctx.jobs.enqueue("hello_record", ticket=ticket, who=who)
+    return {"ticket": ticket}
+
+
+@get("/hello/jobs/{ticket:str}", summary="Whether the example job has run")
+async def hello_job_status(request: Request, ticket: str) -> dict[str, Any]:
+    ctx: HostContext = request.app.state.host
+    value = await ctx.state.get(f"hello:done:{ticket}")
+    return {"done": value is not None, "who": value.decode() if value else None}
+
+
+@hookimpl
+def plugin_settings() -> type[HelloSettings]:
+    return HelloSettings
+
+
+@hookimpl
+def requires_core() -> str:
+    return ">=0.1,<1"
+
+
+@hookimpl
+def route_handlers(ctx: HostContext) -> list[Any]:
+    return [say_hello, enqueue_hello, hello_job_status]
+
+
+@hookimpl
+def jobs(ctx: HostContext) -> list[Any]:
+    return [hello_record]

@@ -1,0 +1,1 @@
+"""The openapi_apps plugin."""

@@ -1,0 +1,155 @@
+"""Fixtures that run every behavioural test on both backends.
+
+``backend`` is parametrised: ``sqlite`` (SQLite file + in-memory state + in-process jobs) and
+``postgres`` (PostgreSQL + Redis). Each backend's database is created and migrated once per session;
+tables are emptied after each test and each test gets its own Redis key prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from core.app import build_context, build_plugins, create_app
+from core.context import HostContext
+from core.db.base import metadata
+from core.db.migrate import upgrade_all
+from core.settings import Settings, validate_tree
+
+PG_ADMIN_URL = os.environ.get("DIFYD_TEST_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("DIFYD_TEST_REDIS", "redis://127.0.0.1:6379/15")
+BACKENDS = [b for b in os.environ.get("DIFYD_TEST_BACKENDS", "sqlite,postgres").split(",") if b]
+SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
+ALL_PLUGINS = ["oauth_device", "openapi_apps"]
+
+
+def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
+    tree: dict[str, Any] = {
+        "mode": "embedded" if backend == "sqlite" else "production",
+        "data_dir": str(data_dir),
+        "secret_key": SECRET,
+        "database": {"url": database_url},
+        "redis": {"url": REDIS_URL},
+        "state": {"backend": "memory" if backend == "sqlite" else "redis",
+                  "key_prefix": f"t{uuid.uuid4().hex[:10]}:"},
+        "jobs": {"backend": "inprocess"},
+        "log": {"level": "WARNING"},
+        "plugins": {"enabled": list(ALL_PLUGINS)},
+    }
+    for key, value in overrides.items():
+        node = tree
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+async def _create_pg_database(name: str) -> str:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _drop_pg_database(name: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for this backend (once per test session)."""
+    data_dir = tmp_path_factory.mktemp(f"db-{backend}")
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{data_dir / 'test.sqlite3'}"
+        name = None
+    else:
+        name = f"difyd_test_{os.getpid()}"
+        url = await _create_pg_database(name)
+    settings = validate_tree(settings_tree(backend, url, data_dir))
+    import asyncio
+
+    # alembic's env runs its own event loop: keep it off this one.
+    await asyncio.to_thread(upgrade_all, settings, build_plugins(settings))
+    yield url
+    if name:
+        await _drop_pg_database(name)
+
+
+@pytest.fixture
+def make_settings(backend: str, database_url: str, tmp_path: Path) -> Any:
+    """Build Settings for this backend; keyword overrides use dotted keys (``bearer.enabled=False``)."""
+
+    def make(**overrides: Any) -> Settings:
+        return validate_tree(settings_tree(backend, database_url, tmp_path, **overrides))
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Any) -> Settings:
+    return make_settings()
+
+
+async def _truncate(ctx: HostContext) -> None:
+    tables = [table.name for table in reversed(metadata.sorted_tables)]
+    async with ctx.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+async def host(settings: Settings) -> AsyncIterator[HostContext]:
+    """A HostContext outside any app (services, jobs, direct DB work)."""
+    ctx = build_context(settings)
+    yield ctx
+    await _truncate(ctx)
+    await ctx.state.close()
+    await ctx.engine.dispose()
+
+
+@pytest.fixture
+def app(host: HostContext) -> Litestar:
+    return create_app(ctx=host)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A folder per test for screenshots and other artefacts: artifacts/<test id>/."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in request.node.nodeid)
+    path = Path(__file__).resolve().parents[2] / "artifacts" / safe
+    path.mkdir(parents=True, exist_ok=True)
+    yield path
+
+
+def to_builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)

@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint services venv demo bench clean
 
 $(STAMP): pyproject.toml examples/hello_plugin/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "difyd needs Python 3.11 or newer: make run PYTHON=python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	$(BIN)/pip install -q -e ".[test]" -e examples/hello_plugin
@@ -15,10 +17,17 @@ $(STAMP): pyproject.toml examples/hello_plugin/pyproject.toml
 venv: $(STAMP)
 
 ## make run: the server on the embedded default (SQLite, in-memory state, in-process jobs), with demo data.
+## The first run seeds the demo and prints its password; later runs only say it exists.
 run: $(STAMP)
-	$(BIN)/difyd database upgrade
-	$(BIN)/difyd demo --if-empty
-	$(BIN)/difyd run
+	@$(BIN)/difyd database upgrade
+	@$(BIN)/difyd demo --if-empty
+	@echo "serving on http://$${DIFYD_SERVER__HOST:-127.0.0.1}:$${DIFYD_SERVER__PORT:-5001} (Ctrl-C stops it)"
+	@$(BIN)/difyd run --no-migrate
+
+## make demo: add the demo account, workspaces and apps (refused if they exist).
+demo: $(STAMP)
+	@$(BIN)/difyd database upgrade
+	@$(BIN)/difyd demo
 
 ## make test: ruff, then the whole suite on SQLite+memory and on PostgreSQL+Redis.
 test: $(STAMP) services

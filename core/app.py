@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from core import __version__
 from core.audit import AuditLogSink
@@ -22,8 +20,9 @@ from core.context import HostContext
 from core.db.engine import create_db_config, create_engine
 from core.http.client_ip import client_ip, parse_proxies
 from core.http.errors import EXCEPTION_HANDLERS
-from core.http.headers import OpenApiHeadersMiddleware
+from core.http.headers import install_openapi_headers
 from core.http.health import HealthController
+from core.http.metrics import MetricsController, prometheus_config
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
@@ -37,8 +36,9 @@ from core.state.memory import MemoryStateStore
 FRAME_PROTECTED_PATHS = ("/device",)
 
 
-def build_plugins(settings: Settings) -> LoadedPlugins:
-    plugins = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin)
+def build_plugins(settings: Settings, extra_modules: Mapping[str, object] | None = None) -> LoadedPlugins:
+    """The enabled plugins; ``extra_modules`` adds plugin objects that are not installed (test probes)."""
+    plugins = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin, extra_modules)
     # The core dogfoods the hook system: its audit log sink is registered like any plugin.
     plugins.manager.register(AuditLogSink(), name="core.audit_log")
     return plugins
@@ -99,17 +99,10 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
     proxies = parse_proxies(settings.server.trusted_proxies)
     handlers: list[Any] = [HealthController, ConsoleController]
     handlers += flatten(ctx.plugins.hook.route_handlers(ctx=ctx))
-    middleware: list[Any] = [
-        DefineMiddleware(
-            OpenApiHeadersMiddleware,
-            allowed_origins=settings.http.cors_allow_origins,
-            frame_paths=FRAME_PROTECTED_PATHS,
-        )
-    ]
+    middleware: list[Any] = []
     if settings.http.metrics_enabled:
-        prometheus = PrometheusConfig(app_name="difyd", group_path=True, prefix="difyd")
-        middleware.append(prometheus.middleware)
-        handlers.append(PrometheusController)
+        middleware.append(prometheus_config().middleware)
+        handlers.append(MetricsController)
     app = Litestar(
         route_handlers=handlers,
         middleware=middleware,
@@ -125,6 +118,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         debug=False,
         logging_config=None,
     )
+    install_openapi_headers(app, settings.http.cors_allow_origins, FRAME_PROTECTED_PATHS)
     app.state.host = ctx
     app.state.bearer = BearerPipeline(ctx)
 

@@ -109,25 +109,37 @@ def workers() -> None:
 @workers.command("run")
 @pass_state
 def workers_run(state: CliState) -> None:
-    """Run a saq worker: processes enqueued jobs and cron schedules until interrupted."""
+    """Run a saq worker: processes enqueued jobs and cron schedules until interrupted (SIGINT/SIGTERM)."""
     from core.app import job_functions
     from core.jobs.saq_backend import SaqJobQueue, build_worker
+    from core.plugins import await_me_maybe
 
     ctx = _context(state)
     if not isinstance(ctx.jobs, SaqJobQueue):
         raise click.ClickException("jobs.backend is 'inprocess': jobs already run inside the API process")
     functions, crons = job_functions(ctx)
-    worker = build_worker(ctx.jobs, functions, crons, {"host": ctx}, state.settings.jobs.concurrency)
-    click.echo(f"worker on queue {state.settings.jobs.queue!r}: {len(functions)} job(s), {len(crons)} cron(s)")
+    try:
+        worker = build_worker(ctx.jobs, functions, crons, {"host": ctx}, state.settings.jobs.concurrency)
+    except ValueError as exc:  # duplicate job names, invalid cron schedules
+        raise click.ClickException(str(exc)) from exc
+    names = ", ".join(sorted(worker.functions)) or "-"
+    click.echo(f"worker on queue {state.settings.jobs.queue!r}: {len(worker.functions)} job(s) [{names}], "
+               f"{len(crons)} cron(s)")
 
     async def main() -> None:
-        for result in ctx.plugins.hook.startup(ctx=ctx):
-            from core.plugins import await_me_maybe
-
-            await await_me_maybe(result)
+        # The same lifespan as the API process: plugins start, then work, then plugins shut down.
+        await ctx.jobs.start()
         try:
-            await worker.start()
+            for result in ctx.plugins.hook.startup(ctx=ctx):
+                await await_me_maybe(result)
+            try:
+                await worker.start()  # returns once a signal asked it to stop
+            finally:
+                for result in ctx.plugins.hook.shutdown(ctx=ctx):
+                    await await_me_maybe(result)
         finally:
+            await ctx.jobs.stop()
+            await ctx.state.close()
             await ctx.engine.dispose()
 
     asyncio.run(main())
@@ -143,15 +155,14 @@ def plugins() -> None:
 @pass_state
 def plugins_list(state: CliState, as_json: bool) -> None:
     """Each plugin's name, version, enabled or not, hooks and settings schema."""
-    from core.plugins import installed_entry_points, load_plugins
+    from core.plugins import load_plugins
 
     settings = state.settings
     try:
         loaded = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    loaded.installed = installed_entry_points()
-    infos = describe_plugins(loaded, settings.plugins.enabled)
+    infos = describe_plugins(loaded)
     if as_json:
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2, default=list))
         return

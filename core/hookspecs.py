@@ -1,4 +1,6 @@
-"""Every hook the core asks plugins. Each is documented in docs/hooks.md and tested (tests/test_hooks_meta.py).
+"""Every hook the core asks plugins, one line each; docs/hooks.md documents them with examples.
+
+tests/test_hooks_meta.py keeps both true: each hookspec has a docs section and a ``test_hook_<name>``.
 
 Hooks return data; the core composes it. A hook may return a value, a callable or an awaitable
 (see ``core.plugins.await_me_maybe``): pluggy itself is synchronous.
@@ -40,7 +42,7 @@ def migration_locations() -> Any:
 
 @hookspec
 def jobs(ctx: HostContext) -> Any:
-    """Return a list of job functions ``async def job(ctx: dict, **kwargs)`` for saq or the in-process runner."""
+    """Return job functions ``async def job(ctx: dict, **kwargs)`` for saq or the in-process runner."""
 
 
 @hookspec
@@ -54,7 +56,7 @@ def cli_commands() -> Any:
 
 
 @hookspec(firstresult=True)
-def bearer_authenticator(prefix: str) -> Any:
+def bearer_authenticator(ctx: HostContext, prefix: str) -> Any:
     """Return the ``core.auth.BearerAuthenticator`` that resolves tokens with this prefix, or None."""
 
 

@@ -1,9 +1,15 @@
-"""Structured logs that never carry a token, password or cookie."""
+"""Structured logs that never carry a token, password or cookie.
+
+structlog renders each event (redaction runs just before the renderer) and hands the line to the
+standard library's logging, so whatever handler the operator (or pytest's ``caplog``) installs
+receives it, even from loggers bound before ``configure_logging`` ran again.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Any
 
 import structlog
@@ -17,12 +23,19 @@ SENSITIVE_KEYS = frozenset(
 )
 # Anything that looks like one of our bearer tokens, wherever it hides in a message.
 TOKEN_PATTERN = re.compile(r"\b(dfo[ae]_)[A-Za-z0-9_-]{8,}")
+# "Bearer <anything>" in free text (an echoed header, an exception message).
+BEARER_PATTERN = re.compile(r"(?i)\b(bearer\s+)\S+")
 REDACTED = "[redacted]"
+_HANDLER_NAME = "difyd"
+
+
+def _scrub_text(value: str) -> str:
+    return BEARER_PATTERN.sub(r"\1" + REDACTED, TOKEN_PATTERN.sub(r"\1" + REDACTED, value))
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return TOKEN_PATTERN.sub(r"\1" + REDACTED, value)
+        return _scrub_text(value)
     if isinstance(value, dict):
         return {k: REDACTED if str(k).lower() in SENSITIVE_KEYS else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -31,20 +44,39 @@ def _scrub(value: Any) -> Any:
 
 
 def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: blank sensitive keys at any depth and token-shaped text anywhere."""
     return {k: REDACTED if k.lower() in SENSITIVE_KEYS else _scrub(v) for k, v in event_dict.items()}
 
 
+def _install_handler(level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Plain-text tracebacks (no local variables, which could hold a password) ...
             structlog.processors.format_exc_info,
+            # ... and redaction after it, so the traceback text is scrubbed too.
             redact,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping().get(level.upper(), 20)),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )
+    _install_handler(numeric)

@@ -7,7 +7,7 @@ the built-ins are registered by this project's own pyproject exactly like a user
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from core import __version__ as CORE_VERSION
 from core import hookspecs
-from core.settings import SettingsError
+from core.settings import SettingsError, dotted_to_env, explain_validation_error, field_types, parse_env_value
 
 ENTRY_POINT_GROUP = "difyd.plugins"
 
@@ -70,7 +70,7 @@ def new_manager() -> pluggy.PluginManager:
     return manager
 
 
-def _check_core_compatibility(name: str, module: ModuleType) -> None:
+def _check_core_compatibility(name: str, module: object) -> None:
     requires = getattr(module, "requires_core", None)
     if requires is None:
         return
@@ -86,7 +86,16 @@ def _check_core_compatibility(name: str, module: ModuleType) -> None:
         )
 
 
-def _validate_plugin_settings(name: str, module: ModuleType, raw: dict[str, Any]) -> Any:
+def _shape_strings(raw: dict[str, Any], struct_type: type) -> dict[str, Any]:
+    """Environment values arrive as strings: shape each like the field it sets (lists split at commas)."""
+    types = field_types(struct_type)
+    return {
+        key: parse_env_value(value, types.get(key)) if isinstance(value, str) else value
+        for key, value in raw.items()
+    }
+
+
+def _validate_plugin_settings(name: str, module: object, raw: dict[str, Any]) -> Any:
     declare = getattr(module, "plugin_settings", None)
     if declare is None:
         if raw:
@@ -94,9 +103,13 @@ def _validate_plugin_settings(name: str, module: ModuleType, raw: dict[str, Any]
         return None
     struct_type = declare()
     try:
-        return msgspec.convert(raw, struct_type, strict=False)
+        return msgspec.convert(_shape_strings(raw, struct_type), struct_type, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"invalid settings for plugin {name!r}: {exc} (in [plugin.{name}])") from exc
+        key, what = explain_validation_error(exc, struct_type)
+        env_name = dotted_to_env(f"plugin.{name}.{key}")
+        raise SettingsError(
+            f"invalid setting for plugin {name!r}: {key}: {what} (in [plugin.{name}] or {env_name})"
+        ) from exc
 
 
 def plugin_env_aliases() -> dict[str, str]:
@@ -115,49 +128,75 @@ def plugin_env_aliases() -> dict[str, str]:
     return aliases
 
 
+def _load_entry_point(name: str, entry_point: metadata.EntryPoint) -> ModuleType:
+    try:
+        return entry_point.load()
+    except Exception as exc:
+        raise SettingsError(
+            f"plugin {name!r} ({entry_point.value}) failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def load_plugins(
     enabled: Iterable[str],
     blocked: Iterable[str] = (),
-    sections: dict[str, dict[str, Any]] | None = None,
-    extra_modules: dict[str, ModuleType] | None = None,
+    sections: Mapping[str, dict[str, Any]] | None = None,
+    extra_modules: Mapping[str, object] | None = None,
 ) -> LoadedPlugins:
-    """Register the enabled plugins; any unknown name, bad setting or unsupported core is fatal."""
+    """Register the enabled plugins; any unknown name, bad setting or unsupported core is fatal.
+
+    ``extra_modules`` adds plugin objects that are not installed packages (tests register probes so).
+    A ``[plugin.<name>]`` section for an installed but disabled plugin is kept and ignored, so that
+    enabling a plugin is one line; a section for a plugin that is not installed is an error.
+    """
     manager = new_manager()
     installed = installed_entry_points()
     enabled = list(dict.fromkeys(enabled))
     blocked = set(blocked)
     extra_modules = extra_modules or {}
     sections = sections or {}
-    unknown = [name for name in enabled if name not in installed and name not in extra_modules]
+    known = {*installed, *extra_modules}
+    unknown = [name for name in enabled if name not in known]
     if unknown:
-        known = ", ".join(sorted([*installed, *extra_modules])) or "none"
-        raise SettingsError(f"plugins.enabled names unknown plugin(s) {unknown}; installed: {known}")
-    stray = [name for name in sections if name not in enabled and name not in installed]
+        raise SettingsError(
+            f"plugins.enabled names unknown plugin(s) {', '.join(map(repr, unknown))}; "
+            f"installed: {', '.join(sorted(known)) or 'none'}"
+        )
+    stray = sorted(name for name in sections if name not in known)
     if stray:
-        raise SettingsError(f"[plugin.{stray[0]}] configures a plugin that is not installed")
+        raise SettingsError(
+            f"[plugin.{stray[0]}] (or DIFYD_PLUGINS__{stray[0].upper()}__*) configures plugin "
+            f"{stray[0]!r}, which is not installed; installed: {', '.join(sorted(known)) or 'none'}"
+        )
     for name in blocked:
         manager.set_blocked(name)
     loaded = LoadedPlugins(manager=manager, installed=installed)
     for name in enabled:
         if name in blocked:
             continue
-        module = extra_modules[name] if name in extra_modules else installed[name].load()
+        module = extra_modules[name] if name in extra_modules else _load_entry_point(name, installed[name])
         _check_core_compatibility(name, module)
         loaded.settings[name] = _validate_plugin_settings(name, module, sections.get(name, {}))
-        manager.register(module, name=name)
+        try:
+            manager.register(module, name=name)
+        except pluggy.PluginValidationError as exc:  # a hookimpl asks for arguments its spec lacks
+            raise SettingsError(f"plugin {name!r} does not match its hook specs: {exc}") from exc
     # An implementation without a spec is a typo or a version mismatch: fail loudly.
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise SettingsError(f"plugin hook without a spec: {exc}") from exc
+        name = manager.get_name(exc.plugin) or repr(exc.plugin)
+        raise SettingsError(
+            f"plugin {name!r} implements a hook that no spec declares ({exc}); see docs/hooks.md"
+        ) from exc
     return loaded
 
 
-def describe_plugins(loaded: LoadedPlugins, enabled: Iterable[str]) -> list[PluginInfo]:
-    enabled_set = set(enabled)
+def describe_plugins(loaded: LoadedPlugins) -> list[PluginInfo]:
+    """Every installed plugin, enabled (registered) or not, with its hooks and settings JSON Schema."""
     infos = []
     for name, entry_point in sorted(loaded.installed.items()):
-        module = entry_point.load()
+        module = _load_entry_point(name, entry_point)
         hooks = tuple(
             sorted(
                 attr
@@ -174,7 +213,7 @@ def describe_plugins(loaded: LoadedPlugins, enabled: Iterable[str]) -> list[Plug
                 name=name,
                 version=_version_of(entry_point, module),
                 module=entry_point.value,
-                enabled=name in enabled_set and not loaded.manager.is_blocked(name),
+                enabled=loaded.manager.get_plugin(name) is not None,
                 hooks=hooks,
                 settings_schema=schema,
             )
@@ -202,6 +241,3 @@ def flatten(results: Iterable[Any]) -> list[Any]:
         else:
             out.append(result)
     return out
-
-
-Factory = Callable[..., Awaitable[Any]]

@@ -1,13 +1,16 @@
 """Settings: msgspec Structs filled from a TOML file, then overlaid with environment variables.
 
-Naming rule for the environment: ``DIFYD_<SECTION>__<KEY>`` (double underscore between levels), e.g.
-``DIFYD_DATABASE__URL`` or ``DIFYD_PLUGINS__OAUTH_DEVICE__TTL_DAYS``. Dify's own names are honoured
-as aliases (``SECRET_KEY``, ``CONSOLE_WEB_URL``, ...); see ``DIFY_ENV_ALIASES`` and config/README.md.
+Naming rule for the environment: ``DIFYD_<SECTION>__<KEY>`` (double underscore between levels),
+e.g. ``DIFYD_DATABASE__URL`` or ``DIFYD_SECRET_KEY``; a plugin's own section is
+``DIFYD_PLUGINS__<PLUGIN>__<KEY>``. Dify's own names are honoured as aliases (``SECRET_KEY``,
+``CONSOLE_WEB_URL``, ...; see ``DIFY_ENV_ALIASES``); a ``DIFYD_`` name wins over an alias. Lists are
+comma-separated. Every key is documented in config/README.md.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +21,8 @@ import msgspec
 
 ENV_PREFIX = "DIFYD_"
 CONFIG_ENV = "DIFYD_CONFIG"
+# DIFYD_ names that are not settings: the config file selector and the test suite's own knobs.
+RESERVED_ENV_PREFIXES = (CONFIG_ENV, "DIFYD_TEST_")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "default.toml"
 
@@ -134,35 +139,78 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
         return self.console_web_url.startswith("https://") and self.console_api_url.startswith("https://")
 
 
-def _parse_env_value(raw: str, current: Any) -> Any:
-    """Environment values are strings; shape them like the value they replace."""
-    if isinstance(current, list):
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_env_value(raw: str, target: msgspec.inspect.Type | None) -> Any:
+    """Environment values are strings; shape one like the setting it replaces (unknown types stay strings).
+
+    A value that does not parse is returned unchanged so that validation names the key and the type.
+    """
+    if isinstance(target, msgspec.inspect.UnionType):
+        # ``int | None`` and the like: shape for the first concrete member.
+        target = next((t for t in target.types if not isinstance(t, msgspec.inspect.NoneType)), None)
+    if isinstance(target, msgspec.inspect.ListType | msgspec.inspect.SetType | msgspec.inspect.VarTupleType):
         return [item.strip() for item in raw.split(",") if item.strip()]
-    if isinstance(current, bool):
+    if isinstance(target, msgspec.inspect.BoolType):
         lowered = raw.strip().lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
-        return raw  # let validation name the key and the expected type
-    if isinstance(current, int):
+        return True if lowered in _TRUE else False if lowered in _FALSE else raw
+    if isinstance(target, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         try:
-            return int(raw.strip())
+            return (int if isinstance(target, msgspec.inspect.IntType) else float)(raw.strip())
         except ValueError:
             return raw
     return raw
 
 
-def _set_path(tree: dict[str, Any], dotted: str, raw: str, defaults: Mapping[str, Any]) -> None:
+def field_types(struct_type: type) -> dict[str, msgspec.inspect.Type]:
+    """The declared type of every field of a settings Struct, by name."""
+    info = msgspec.inspect.type_info(struct_type)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {field.name: field.type for field in info.fields}
+
+
+def _type_at(dotted: str, root: type | None = None) -> msgspec.inspect.Type | None:
+    node: msgspec.inspect.Type | None = msgspec.inspect.type_info(root or Settings)
+    for part in dotted.split("."):
+        if not isinstance(node, msgspec.inspect.StructType):
+            return None  # inside [plugin.<name>]: the plugin's Struct shapes it (core.plugins)
+        node = next((field.type for field in node.fields if field.name == part), None)
+    return node
+
+
+def _set_path(tree: dict[str, Any], dotted: str, raw: str) -> None:
     parts = dotted.split(".")
     node = tree
-    default_node: Any = defaults
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        default_node = default_node.get(part, {}) if isinstance(default_node, Mapping) else {}
-    leaf = parts[-1]
-    current = node.get(leaf, default_node.get(leaf) if isinstance(default_node, Mapping) else None)
-    node[leaf] = _parse_env_value(raw, current)
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = parse_env_value(raw, _type_at(dotted))
+
+
+def env_to_dotted(name: str) -> str | None:
+    """``DIFYD_SERVER__PORT`` -> ``server.port``; ``DIFYD_PLUGINS__HELLO__X`` -> ``plugin.hello.x``.
+
+    None for names that are not settings (other prefixes, ``DIFYD_CONFIG``, ``DIFYD_TEST_*``).
+    """
+    if not name.startswith(ENV_PREFIX) or name.startswith(RESERVED_ENV_PREFIXES):
+        return None
+    dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+    if dotted.startswith("plugins.") and dotted.count(".") >= 2:
+        # DIFYD_PLUGINS__<NAME>__<KEY> addresses a plugin's own section.
+        _, plugin_name, rest = dotted.split(".", 2)
+        dotted = f"plugin.{plugin_name}.{rest}"
+    return dotted
+
+
+def dotted_to_env(dotted: str) -> str:
+    """The ``DIFYD_`` environment name of a setting (the inverse of ``env_to_dotted``)."""
+    if dotted.startswith("plugin."):
+        dotted = "plugins." + dotted[len("plugin.") :]
+    return ENV_PREFIX + dotted.upper().replace(".", "__")
 
 
 def apply_environment(
@@ -170,22 +218,38 @@ def apply_environment(
     environ: Mapping[str, str],
     plugin_aliases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Overlay environment variables on a raw settings tree (before validation)."""
-    defaults = msgspec.to_builtins(Settings())
+    """Overlay environment variables on a raw settings tree (before validation); DIFYD_ names win."""
     aliases = {**DIFY_ENV_ALIASES, **(plugin_aliases or {})}
     for name, dotted in aliases.items():
         if name in environ:
-            _set_path(tree, dotted, environ[name], defaults)
+            _set_path(tree, dotted, environ[name])
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
-            continue
-        dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
-        if dotted.startswith("plugins.") and dotted.count(".") >= 2:
-            # DIFYD_PLUGINS__<NAME>__<KEY> addresses a plugin's own section.
-            _, plugin_name, rest = dotted.split(".", 2)
-            dotted = f"plugin.{plugin_name}.{rest}"
-        _set_path(tree, dotted, value, defaults)
+        dotted = env_to_dotted(name)
+        if dotted is not None:
+            _set_path(tree, dotted, value)
     return tree
+
+
+_ERROR_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
+
+
+def explain_validation_error(exc: msgspec.ValidationError, root: type) -> tuple[str, str]:
+    """Split msgspec's message on ``root`` into (dotted key, what was expected).
+
+    ``"Expected `int`, got `str` - at `$.server.port`"`` -> ``("server.port", "expected `int`, got `str`")``.
+    """
+    match = _ERROR_AT.match(str(exc))
+    assert match is not None  # the pattern matches any text
+    what, path = match["what"], (match["path"] or "").lstrip(".")
+    unknown = _UNKNOWN_FIELD.match(what)
+    if unknown:
+        return ".".join(p for p in (path, unknown["field"]) if p), "not a known setting"
+    what = what[:1].lower() + what[1:]
+    choices = _type_at(path, root) if path else None
+    if isinstance(choices, msgspec.inspect.LiteralType):
+        what += f"; expected one of {', '.join(map(repr, choices.values))}"
+    return path or "(top level)", what
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -198,11 +262,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
-def validate_tree(tree: dict[str, Any]) -> Settings:
+def validate_tree(tree: dict[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate a raw tree; an error names the key, what was expected and the variable that set it."""
     try:
         return msgspec.convert(tree, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise SettingsError(f"invalid setting: {exc}") from exc
+        key, what = explain_validation_error(exc, Settings)
+        sources = [name for name in (environ or {}) if _env_sets(name, key)]
+        origin = f" (set by environment {', '.join(sorted(sources))})" if sources else ""
+        raise SettingsError(f"invalid setting {key}: {what}{origin}") from exc
+
+
+def _env_sets(name: str, key: str) -> bool:
+    dotted = DIFY_ENV_ALIASES.get(name) or env_to_dotted(name)
+    return dotted is not None and (dotted == key or key.startswith(dotted + "["))
 
 
 def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
@@ -222,7 +295,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     tree = read_toml(config_path(path, env))
     tree = apply_environment(tree, env, plugin_aliases)
-    settings = validate_tree(tree)
+    settings = validate_tree(tree, env)
     return ensure_secret_key(settings)
 
 

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
+import structlog
 from sqlalchemy import select
 
 from core.audit import AuditEvent
-from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, Subject, TokenRecord
+from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError, too_many_requests
@@ -29,6 +30,8 @@ NEGATIVE_UNKNOWN = b"invalid"
 NEGATIVE_EXPIRED = b"expired"
 TOKEN_EXPIRED_HINT = "Run 'difyctl auth login' to mint a fresh token."
 BEARER_DISABLED = "bearer_auth_disabled: set ENABLE_OAUTH_BEARER=true to enable"
+
+log = structlog.get_logger("difyd.auth")
 
 
 @runtime_checkable
@@ -79,6 +82,18 @@ _encode = msgspec.json.Encoder().encode
 _decode_entry = msgspec.json.Decoder(_CacheEntry).decode
 
 
+def _consistent(record: TokenRecord) -> bool:
+    """An account token names its account; an external SSO token names none. Anything else is a bug
+    in storage, answered like an unknown token rather than trusted."""
+    if record.kind == ACCOUNT and not record.account_id:
+        log.error("internal_state_invariant", token_id=record.token_id, kind=record.kind)
+        return False
+    if record.kind == EXTERNAL_SSO and record.account_id:
+        log.error("internal_state_invariant", token_id=record.token_id, kind=record.kind)
+        return False
+    return True
+
+
 def unauthorized(message: str, *, code: str = "unauthorized", hint: str | None = None) -> ApiError:
     return ApiError(401, message, code=code, hint=hint)
 
@@ -95,13 +110,20 @@ class BearerPipeline:
         self.state = ctx.state
         self.settings = ctx.settings.bearer
         self.clock = clock
-        self._authenticators: dict[str, BearerAuthenticator | None] = {}
+        self._authenticators: dict[str, BearerAuthenticator] = {}
         self.per_token = RateLimit("token", self.settings.rate_limit_per_token, 60)
 
     def authenticator_for(self, prefix: str) -> BearerAuthenticator | None:
-        if prefix not in self._authenticators:
-            self._authenticators[prefix] = self.ctx.plugins.hook.bearer_authenticator(prefix=prefix)
-        return self._authenticators[prefix]
+        # Only answers are remembered: the prefix comes from the client, and remembering every
+        # unknown one would let a caller grow this dict without bound.
+        authenticator = self._authenticators.get(prefix)
+        if authenticator is None:
+            authenticator = self.ctx.plugins.hook.bearer_authenticator(
+                ctx=self.ctx, prefix=prefix
+            )
+            if authenticator is not None:
+                self._authenticators[prefix] = authenticator
+        return authenticator
 
     async def authenticate(self, header: str | None) -> Subject:
         token = parse_authorization(header)
@@ -142,7 +164,7 @@ class BearerPipeline:
     async def _resolve(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
         key = CACHE_PREFIX + token_hash
         record = await authenticator.resolve(token_hash)
-        if record is None or record.prefix != authenticator.prefix:
+        if record is None or record.prefix != authenticator.prefix or not _consistent(record):
             await self.state.set(key, NEGATIVE_UNKNOWN, ttl=self.settings.negative_cache_seconds)
             raise unauthorized("token unknown or revoked")
         if self._expired(record):
@@ -155,7 +177,9 @@ class BearerPipeline:
         await self.state.set(key, _encode(entry), ttl=ttl)
         return entry
 
-    async def _hard_expire(self, authenticator: BearerAuthenticator, record: TokenRecord, token_hash: str) -> None:
+    async def _hard_expire(
+        self, authenticator: BearerAuthenticator, record: TokenRecord, token_hash: str
+    ) -> None:
         await authenticator.expire(record)
         await self.state.set(
             CACHE_PREFIX + token_hash, NEGATIVE_EXPIRED, ttl=self.settings.negative_cache_seconds

@@ -77,12 +77,27 @@ def session_cookies(settings: Settings, account_id: uuid.UUID) -> list[Cookie]:
 
 
 def clear_session_cookies(settings: Settings, response: Response[Any]) -> None:
+    # Same attributes as when set: a browser ignores a ``__Host-`` cookie (even an expired one)
+    # that lacks ``Secure``, so a bare delete_cookie would leave the session in place.
     for base in (ACCESS_COOKIE, CSRF_COOKIE):
-        response.delete_cookie(cookie_name(settings, base), path="/")
+        response.set_cookie(
+            Cookie(
+                key=cookie_name(settings, base),
+                value="",
+                path="/",
+                secure=settings.uses_https,
+                httponly=base == ACCESS_COOKIE,
+                samesite="lax",
+                max_age=0,
+                expires=0,
+            )
+        )
 
 
-def _read_cookie(connection: ASGIConnection, base: str) -> str | None:
-    return connection.cookies.get(f"__Host-{base}") or connection.cookies.get(base)
+def _read_cookie(settings: Settings, connection: ASGIConnection, base: str) -> str | None:
+    # Only the name this deployment sets: over https an unprefixed cookie could have been planted
+    # by a sibling subdomain, which is what the ``__Host-`` prefix exists to rule out.
+    return connection.cookies.get(cookie_name(settings, base))
 
 
 def _decode(settings: Settings, token: str) -> dict[str, Any] | None:
@@ -93,7 +108,7 @@ def _decode(settings: Settings, token: str) -> dict[str, Any] | None:
 
 
 def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.UUID | None:
-    token = _read_cookie(connection, ACCESS_COOKIE)
+    token = _read_cookie(settings, connection, ACCESS_COOKIE)
     claims = _decode(settings, token) if token else None
     if not claims or claims.get("sub") != PASSPORT_SUBJECT or "token_source" in claims:
         return None
@@ -106,14 +121,11 @@ def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.
 def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.UUID) -> bool:
     """Header equals the cookie (constant time), and the cookie is a live JWT for this account."""
     header = connection.headers.get(CSRF_HEADER) or ""
-    cookie = _read_cookie(connection, CSRF_COOKIE) or ""
+    cookie = _read_cookie(settings, connection, CSRF_COOKIE) or ""
     if not header or not cookie or not hmac.compare_digest(header.encode(), cookie.encode()):
         return False
     claims = _decode(settings, cookie)
     return bool(claims) and hmac.compare_digest(str(claims.get("sub", "")).encode(), str(account_id).encode())
-
-
-_NOT_SIGNED_IN = ApiError(401, "Unauthorized.")
 
 
 async def load_console_user(connection: ASGIConnection) -> ConsoleUser:

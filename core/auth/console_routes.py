@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -26,8 +27,9 @@ INVALID_CREDENTIALS = "Invalid email or password."
 
 
 class LoginBody(msgspec.Struct):
-    email: str
-    password: str
+    # Bounded so that neither a rate-limit key nor the argon2 input can be made arbitrarily large.
+    email: Annotated[str, msgspec.Meta(max_length=320)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
     remember_me: bool = False
 
 
@@ -74,13 +76,17 @@ class ConsoleController(Controller):
     path = "/console/api"
     tags = ["console"]
 
-    @post("/login", summary="Sign in with email and password; sets the session and CSRF cookies")
+    @post(
+        "/login",
+        summary="Sign in with email and password; sets the session and CSRF cookies",
+        status_code=200,
+    )
     async def login(self, request: Request, data: LoginBody) -> Response[dict[str, str]]:
         ctx: HostContext = request.app.state.host
         ip_limit, account_limit = _limits(ctx)
         await ip_limit.enforce(ctx.state, request.app.state.client_ip(request))
         email = data.email.strip().lower()
-        await account_limit.enforce(ctx.state, email)
+        await account_limit.enforce(ctx.state, hashlib.sha256(email.encode()).hexdigest())
         async with ctx.session_maker() as session:
             account = (
                 await session.execute(select(Account).where(func.lower(Account.email) == email))
@@ -95,6 +101,8 @@ class ConsoleController(Controller):
             raise ApiError(401, "Account is banned.")
         if account.status == AccountStatus.CLOSED.value:
             raise ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
+        if account.status == AccountStatus.PENDING.value:
+            raise ApiError(400, "Account not initialized.", code="account_not_initialized")
         LOGINS.labels(outcome="accepted").inc()
         return Response({"result": "success"}, cookies=session_cookies(ctx.settings, account.id))
 

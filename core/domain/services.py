@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +30,43 @@ class DomainError(ValueError):
     """A write the domain refuses; the message says why."""
 
 
+def _choice(kind: type[enum.StrEnum], value: str, what: str) -> str:
+    """The value if it names a member of ``kind``; otherwise a DomainError listing the allowed ones."""
+    try:
+        return kind(value).value
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise DomainError(f"unknown {what} {value!r}; expected one of: {allowed}") from None
+
+
+async def any_account_exists(session: AsyncSession) -> bool:
+    return (await session.execute(select(Account.id).limit(1))).first() is not None
+
+
+async def workspace_by_ref(session: AsyncSession, ref: str) -> Workspace:
+    """A workspace named by its id or by its (unique) name."""
+    ref = ref.strip()
+    try:
+        workspace_id = uuid.UUID(ref)
+    except ValueError:
+        workspace_id = None
+    if workspace_id is not None:
+        found = await session.get(Workspace, workspace_id)
+        if found is not None:
+            return found
+    named = list((await session.execute(select(Workspace).where(Workspace.name == ref))).scalars())
+    if len(named) > 1:
+        raise DomainError(f"{len(named)} workspaces are named {ref!r}; name it by id instead")
+    if not named:
+        raise DomainError(f"no workspace with id or name {ref!r}")
+    return named[0]
+
+
+async def set_password(session: AsyncSession, account: Account, password: str) -> None:
+    account.password_hash = hash_password(password)
+    await session.flush()
+
+
 async def account_by_email(session: AsyncSession, email: str) -> Account | None:
     return (
         await session.execute(select(Account).where(func.lower(Account.email) == email.strip().lower()))
@@ -47,7 +85,7 @@ async def create_account(
         raise DomainError(f"not an email address: {email!r}")
     if await account_by_email(session, email) is not None:
         raise DomainError(f"an account with email {email!r} already exists")
-    AccountStatus(status)
+    status = _choice(AccountStatus, status, "account status")
     account = Account(
         email=email,
         name=name,
@@ -59,8 +97,13 @@ async def create_account(
     return account
 
 
-async def create_workspace(session: AsyncSession, name: str, status: str = WorkspaceStatus.NORMAL.value) -> Workspace:
-    WorkspaceStatus(status)
+async def create_workspace(
+    session: AsyncSession, name: str, status: str = WorkspaceStatus.NORMAL.value
+) -> Workspace:
+    name = name.strip()
+    if not name:
+        raise DomainError("a workspace needs a name")
+    status = _choice(WorkspaceStatus, status, "workspace status")
     workspace = Workspace(name=name, status=status)
     session.add(workspace)
     await session.flush()
@@ -75,11 +118,12 @@ async def add_member(
     current: bool | None = None,
 ) -> Membership:
     """Join an account to a workspace. The first workspace an account joins becomes its current one."""
-    MemberRole(role)
-    existing = (
-        await session.execute(select(Membership.id).where(Membership.account_id == account_id))
-    ).first()
-    make_current = existing is None if current is None else current
+    role = _choice(MemberRole, role, "role")
+    joined_query = select(Membership.tenant_id).where(Membership.account_id == account_id)
+    joined = set((await session.execute(joined_query)).scalars())
+    if workspace_id in joined:
+        raise DomainError("the account is already a member of this workspace")
+    make_current = not joined if current is None else current
     if make_current:
         await session.execute(
             update(Membership).where(Membership.account_id == account_id).values(current=False)
@@ -104,8 +148,13 @@ async def create_app(
     config: dict[str, Any] | None = None,
     tags: Iterable[str] = (),
 ) -> App:
-    AppMode(mode)
-    AppStatus(status)
+    mode = _choice(AppMode, mode, "app mode")
+    status = _choice(AppStatus, status, "app status")
+    name = name.strip()
+    if not name:
+        raise DomainError("an app needs a name")
+    if len(name) > 255:
+        raise DomainError("an app name has at most 255 characters")
     app = App(
         tenant_id=workspace_id,
         name=name,
@@ -119,7 +168,7 @@ async def create_app(
     )
     session.add(app)
     await session.flush()
-    for tag_name in tags:
+    for tag_name in dict.fromkeys(tag.strip() for tag in tags if tag.strip()):
         await tag_app(session, app, tag_name, created_by)
     return app
 
@@ -127,10 +176,14 @@ async def create_app(
 async def tag_app(session: AsyncSession, app: App, tag_name: str, created_by: uuid.UUID | None = None) -> Tag:
     """Bind a workspace app tag (created on first use) to the app."""
     tag = (
-        await session.execute(
-            select(Tag).where(Tag.tenant_id == app.tenant_id, Tag.type == "app", Tag.name == tag_name)
+        (
+            await session.execute(
+                select(Tag).where(Tag.tenant_id == app.tenant_id, Tag.type == "app", Tag.name == tag_name)
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     if tag is None:
         tag = Tag(tenant_id=app.tenant_id, type="app", name=tag_name, created_by=created_by)
         session.add(tag)

@@ -23,7 +23,7 @@ def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
 
 
 def client_ip(connection: ASGIConnection, proxies: tuple[Network, ...]) -> str:
-    """Walk X-Forwarded-For from the right, skipping trusted proxies; the first untrusted hop is the client."""
+    """Walk X-Forwarded-For from the right past trusted proxies; the first untrusted hop is the client."""
     peer = connection.client.host if connection.client else "unknown"
     if not proxies or not _is_trusted(peer, proxies):
         return peer

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = structlog.get_logger("difyd.http")
@@ -104,51 +106,113 @@ def _oauth_error_handler(_: Request, exc: OAuthError) -> Response[Any]:
     return Response(content={"error": exc.error}, status_code=exc.status, headers=exc.headers)
 
 
-def _validation_details(extra: Any) -> list[ErrorDetail]:
-    details: list[ErrorDetail] = []
-    for item in extra or []:
-        if not isinstance(item, dict):
-            details.append(ErrorDetail(loc=[], type="value_error", msg=str(item)))
-            continue
-        key = item.get("key")
-        loc: list[str | int] = [key] if key else []
-        message = str(item.get("message", "invalid value"))
-        details.append(ErrorDetail(loc=loc, type=_classify(message), msg=message))
-    return details
+# msgspec's messages, as Litestar passes them on, mapped to the pydantic-style ``type`` clients know.
+_BOUND = re.compile(r"^Expected `[^`]+`(?P<length> of length)? (?P<op>>=|<=|>|<) ")
+_EXPECTED = re.compile(r"^Expected `(?P<types>[^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`", re.IGNORECASE)
+_MISSING_PARAMETER = re.compile(r"^Missing required (?P<source>\w+) parameter '(?P<name>[^']+)'")
+_LOC_PART = re.compile(r"[^.\[\]]+")
+_BOUND_TYPES = {">=": "greater_than_equal", "<=": "less_than_equal", ">": "greater_than", "<": "less_than"}
+_LENGTH_TYPES = {">=": "too_short", ">": "too_short", "<=": "too_long", "<": "too_long"}
+_TYPE_ERRORS = (
+    ("int", "int_parsing"),
+    ("float", "float_parsing"),
+    ("bool", "bool_parsing"),
+    ("str", "string_type"),
+    ("object", "dict_type"),
+    ("array", "list_type"),
+)
+_PREFIX_TYPES = (
+    ("invalid uuid", "uuid_parsing"),
+    ("invalid enum value", "enum"),
+    ("invalid rfc3339 encoded datetime", "datetime_parsing"),
+    ("invalid rfc3339 encoded date", "date_parsing"),
+    ("object missing required field", "missing"),
+    ("object contains unknown field", "extra_forbidden"),
+)
 
 
 def _classify(message: str) -> str:
+    """The pydantic-style error type for one msgspec/Litestar validation message."""
     lowered = message.lower()
-    if "expected `int`" in lowered or "expected int" in lowered:
-        return "int_parsing"
-    if ">=" in lowered:
-        return "greater_than_equal"
-    if "<=" in lowered:
-        return "less_than_equal"
-    if "missing required" in lowered:
-        return "missing"
-    if "extra" in lowered or "unknown" in lowered:
-        return "extra_forbidden"
+    bound = _BOUND.match(message)
+    if bound:
+        op = bound.group("op")
+        if not bound.group("length"):
+            return _BOUND_TYPES[op]
+        on_string = message.startswith("Expected `str`")
+        return ("string_" if on_string else "") + _LENGTH_TYPES[op]
+    if "matching regex" in lowered:
+        return "string_pattern_mismatch"
+    for prefix, kind in _PREFIX_TYPES:
+        if lowered.startswith(prefix):
+            return kind
+    expected = _EXPECTED.match(message)
+    if expected:
+        names = {name.strip() for name in expected.group("types").split("|")}
+        for name, kind in _TYPE_ERRORS:
+            if name in names:
+                return kind
     return "value_error"
 
 
+def _location(key: Any, message: str) -> list[str | int]:
+    """``items[0].name`` -> ``["items", 0, "name"]``; a missing body field names the field itself."""
+    loc: list[str | int] = []
+    if key and key != "data":
+        for part in _LOC_PART.findall(str(key)):
+            loc.append(int(part) if part.isdigit() else part)
+    named = _NAMED_FIELD.search(message)
+    if named:
+        loc.append(named.group("field"))
+    return loc
+
+
+def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
+    details: list[ErrorDetail] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        loc = _location(item.get("key"), message)
+        details.append(ErrorDetail(loc=loc, type=_classify(message), msg=message))
+    if not details:
+        # Litestar reports a missing parameter in the text alone; its detail also echoes the
+        # query string, so only the parameter's name is passed on.
+        missing = _MISSING_PARAMETER.match(str(exc.detail))
+        if missing:
+            details.append(ErrorDetail(loc=[missing.group("name")], type="missing", msg="Field required"))
+        else:
+            details.append(ErrorDetail(loc=[], type="value_error", msg="invalid request"))
+    return details
+
+
 def _validation_handler(_: Request, exc: ValidationException) -> Response[Any]:
-    error = ApiError(422, "Request validation failed", details=_validation_details(exc.extra))
+    error = ApiError(422, "Request validation failed", details=_validation_details(exc))
     return error_response(error)
+
+
+_ROUTING_MESSAGES = {404: "not found", 405: "method not allowed"}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _http_exception_handler(_: Request, exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         message = "Internal Server Error"
-    elif status == 404:
-        message = "not found"
-    elif status == 405:
-        message = "method not allowed"
-    elif isinstance(exc, NotAuthorizedException):
-        message = exc.detail or "unauthorized"
     else:
-        message = exc.detail or STATUS_CODES.get(status, "error")
+        # Litestar fills ``detail`` with the reason phrase when nobody gave one; a handler's own
+        # detail (``NotFoundException("app not found")``) is the message the client should read.
+        phrase = _phrase(status)
+        given = exc.detail if exc.detail and exc.detail != phrase else ""
+        message = given or _ROUTING_MESSAGES.get(status) or phrase or STATUS_CODES.get(status, "error")
     error = ApiError(status, message, headers=dict(exc.headers or {}))
     return error_response(error)
 

@@ -1,13 +1,14 @@
 """Anti-framing headers and CORS for ``/openapi/v1/*`` (spec openapi_apps §8), as one ASGI middleware.
 
-Pure ASGI rather than a Litestar hook so that error responses, 404s and preflights all get the
-same treatment at the cost of one dict lookup per response.
+Pure ASGI around the whole application (``install_openapi_headers``) rather than a Litestar hook,
+so that error responses, 404s, 405s and preflights all get the same treatment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from litestar import Litestar
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 OPENAPI_PREFIX = "/openapi/v1"
@@ -88,3 +89,11 @@ class OpenApiHeadersMiddleware:
         headers.append((b"content-length", b"0"))
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+def install_openapi_headers(
+    app: Litestar, allowed_origins: Iterable[str], frame_paths: Iterable[str] = ()
+) -> None:
+    """Wrap the whole application, not each route: Litestar's route middleware never sees a 404 for
+    an unknown path or a 405, and those must carry the anti-framing headers too."""
+    app.asgi_handler = OpenApiHeadersMiddleware(app.asgi_handler, allowed_origins, frame_paths)

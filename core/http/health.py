@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
 from core import __version__
 from core.context import HostContext
+
+# A probe must answer before the orchestrator's own timeout, even when a dependency hangs
+# (a blackholed address never refuses, it just never answers).
+CHECK_TIMEOUT_SECONDS = 3.0
+
+
+async def _database_answers(ctx: HostContext) -> bool:
+    async with ctx.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    return True
+
+
+async def _within_timeout(check: Awaitable[bool]) -> bool:
+    try:
+        return bool(await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS))
+    except Exception:
+        return False
 
 
 class HealthController(Controller):
@@ -19,15 +39,16 @@ class HealthController(Controller):
     @get("/readyz", summary="Readiness: the database and the state store (Redis) answer")
     async def readyz(self, request: Request) -> Response[dict[str, object]]:
         ctx: HostContext = request.app.state.host
-        database = True
-        try:
-            async with ctx.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:
-            database = False
-        state = await ctx.state.ping()
+        database, state = await asyncio.gather(
+            _within_timeout(_database_answers(ctx)), _within_timeout(ctx.state.ping())
+        )
         ready = database and state
-        body = {"ok": ready, "database": database, "state": state, "state_backend": ctx.settings.state.backend}
+        body = {
+            "ok": ready,
+            "database": database,
+            "state": state,
+            "state_backend": ctx.settings.state.backend,
+        }
         return Response(body, status_code=200 if ready else 503)
 
     @get("/openapi/v1/_health", summary="Health of the /openapi/v1 surface")

@@ -1,4 +1,9 @@
-"""In-process job runner for the embedded default: asyncio tasks plus a cron loop."""
+"""In-process job runner for the embedded default: asyncio tasks plus a cron loop.
+
+It behaves like a saq worker where a caller could notice: jobs are looked up by the same names, run
+with the same timeouts, a failing job is logged and never reaches the caller or the app, and a cron
+run is skipped while the previous run of the same schedule is still going (saq's unique cron key).
+"""
 
 from __future__ import annotations
 
@@ -11,63 +16,93 @@ from typing import Any
 import structlog
 from croniter import croniter
 
-from core.jobs.queue import CronJob, JobFunction, job_name
+from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, check_cron, job_name, job_registry
 
-log = structlog.get_logger("difyd.jobs")
+# A stopping server waits this long for running jobs (a stuck job must not hold Ctrl-C for minutes).
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def _log() -> Any:
+    # A fresh logger per (rare) failure honours the logging configuration of the moment.
+    return structlog.get_logger("difyd.jobs")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 class InProcessJobQueue:
     def __init__(self, functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob], concurrency: int = 10):
-        self.functions = {job_name(fn): fn for fn in functions}
-        for cron in cron_jobs:
-            self.functions.setdefault(job_name(cron.function), cron.function)
         self.cron_jobs = list(cron_jobs)
+        for cron in self.cron_jobs:
+            check_cron(cron)  # a bad schedule stops startup, not a background task later
+        self.functions = job_registry(functions, self.cron_jobs)
         self.context: dict[str, Any] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cron_task: asyncio.Task[Any] | None = None
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
+        self._spawn(name, kwargs, JOB_TIMEOUT_SECONDS)
+
+    def _spawn(self, name: str, kwargs: dict[str, Any], timeout: float) -> asyncio.Task[Any]:
         function = self.functions.get(name)
         if function is None:
             raise LookupError(f"no job function named {name!r}")
-        task = asyncio.create_task(self._run(name, function, kwargs))
+        task = asyncio.create_task(self._run(name, function, kwargs, timeout), name=f"job:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _run(self, name: str, function: JobFunction, kwargs: dict[str, Any]) -> None:
+    async def _run(self, name: str, function: JobFunction, kwargs: dict[str, Any], timeout: float) -> None:
         async with self._slots:
             try:
-                await function(self.context, **kwargs)
+                async with asyncio.timeout(timeout):
+                    await function(self.context, **kwargs)
             except Exception as exc:
-                log.error("job_failed", job=name, error_type=type(exc).__name__, exc_info=exc)
+                _log().error("job_failed", job=name, error_type=type(exc).__name__, exc_info=exc)
 
     async def start(self) -> None:
         if self.cron_jobs and self._cron_task is None:
-            self._cron_task = asyncio.create_task(self._cron_loop())
+            self._cron_task = asyncio.create_task(self._cron_loop(), name="jobs:cron")
 
     async def _cron_loop(self) -> None:
-        now = datetime.datetime.now(datetime.UTC)
-        schedules = [(cron, croniter(cron.cron, now)) for cron in self.cron_jobs]
-        upcoming = [schedule.get_next(datetime.datetime) for _, schedule in schedules]
+        upcoming = [croniter(cron.cron, _now()).get_next(datetime.datetime) for cron in self.cron_jobs]
+        running: list[asyncio.Task[Any] | None] = [None] * len(self.cron_jobs)
         while True:
-            wait = min(upcoming) - datetime.datetime.now(datetime.UTC)
-            await asyncio.sleep(max(wait.total_seconds(), 0.05))
-            now = datetime.datetime.now(datetime.UTC)
-            for index, (cron, schedule) in enumerate(schedules):
-                if upcoming[index] <= now:
-                    await self.enqueue(job_name(cron.function))
-                    upcoming[index] = schedule.get_next(datetime.datetime)
+            wait = min(upcoming) - _now()
+            await asyncio.sleep(max(wait.total_seconds(), 0.01))
+            now = _now()
+            for index, cron in enumerate(self.cron_jobs):
+                if upcoming[index] > now:
+                    continue
+                # Next run counted from now, not from the missed slot: after a stall (a suspended
+                # laptop) a schedule runs once, not once per missed slot.
+                upcoming[index] = croniter(cron.cron, now).get_next(datetime.datetime)
+                previous = running[index]
+                if previous is not None and not previous.done():
+                    continue
+                try:
+                    running[index] = self._spawn(job_name(cron.function), {}, cron.timeout)
+                except Exception as exc:  # the loop serves every schedule: one failure must not end it
+                    _log().error("cron_failed", job=job_name(cron.function), error_type=type(exc).__name__)
 
     async def drain(self) -> None:
         """Wait for every queued job (tests and shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop the cron loop, let running jobs finish for ``grace`` seconds, then cancel the rest."""
         if self._cron_task is not None:
             self._cron_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._cron_task
             self._cron_task = None
-        await self.drain()
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(list(self._tasks), timeout=grace)
+        for task in pending:
+            _log().warning("job_cancelled_at_shutdown", job=task.get_name().removeprefix("job:"))
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -47,8 +47,8 @@ class StateStore(Protocol):
     ) -> bool:
         """Replace the value only if it currently equals ``expected``.
 
-        ``ttl`` sets a new expiry; ``min_ttl`` keeps the remaining one but at least that long;
-        neither keeps the remaining expiry.
+        ``ttl`` sets a new expiry; ``min_ttl`` keeps the remaining one but at least that long (a key
+        without expiry stays without); neither keeps the remaining expiry.
         """
 
     async def compare_and_delete(self, key: str, expected: bytes) -> bool:

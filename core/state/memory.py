@@ -9,12 +9,17 @@ from collections.abc import Callable
 
 from core.state.contract import WindowVerdict
 
+# Expired entries are dropped when read; a sweep at most this often (seconds) catches the unread ones.
+SWEEP_INTERVAL = 60.0
+
 
 class MemoryStateStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._values: dict[str, tuple[bytes, float | None]] = {}
-        self._windows: dict[str, list[float]] = {}
+        # key -> (window length, ascending hit times); the length lets a sweep drop idle windows.
+        self._windows: dict[str, tuple[float, list[float]]] = {}
+        self._next_sweep = clock() + SWEEP_INTERVAL
 
     def _live(self, key: str) -> tuple[bytes, float | None] | None:
         entry = self._values.get(key)
@@ -26,7 +31,12 @@ class MemoryStateStore:
         return entry
 
     def _expiry(self, ttl: float | None) -> float | None:
+        self._maybe_sweep()
         return None if ttl is None else self._clock() + ttl
+
+    def _maybe_sweep(self) -> None:
+        if self._clock() >= self._next_sweep:
+            self.sweep()
 
     async def get(self, key: str) -> bytes | None:
         entry = self._live(key)
@@ -64,9 +74,9 @@ class MemoryStateStore:
         expires = entry[1]
         if ttl is not None:
             expires = self._expiry(ttl)
-        elif min_ttl is not None:
-            floor = self._clock() + min_ttl
-            expires = floor if expires is None or expires < floor else expires
+        elif min_ttl is not None and expires is not None:
+            # A key without expiry already outlives any floor: it stays persistent.
+            expires = max(expires, self._clock() + min_ttl)
         self._values[key] = (value, expires)
         return True
 
@@ -109,11 +119,14 @@ class MemoryStateStore:
         return count
 
     async def hit_window(self, key: str, limit: int, window: float) -> WindowVerdict:
+        self._maybe_sweep()
         now = self._clock()
-        hits = self._windows.setdefault(key, [])
+        hits = self._windows.setdefault(key, (window, []))[1]
+        self._windows[key] = (window, hits)
         del hits[: bisect.bisect_right(hits, now - window)]
         if len(hits) >= limit:
-            return WindowVerdict(False, len(hits), max(hits[0] + window - now, 0.001))
+            wait = hits[0] + window - now if hits else window
+            return WindowVerdict(False, len(hits), max(wait, 0.001))
         hits.append(now)
         return WindowVerdict(True, len(hits), 0.0)
 
@@ -125,9 +138,13 @@ class MemoryStateStore:
         self._windows.clear()
 
     def sweep(self) -> int:
-        """Drop expired entries (called periodically so idle keys do not pile up)."""
+        """Drop expired entries and idle windows, so keys nobody reads again do not pile up."""
         now = self._clock()
+        self._next_sweep = now + SWEEP_INTERVAL
         dead = [key for key, (_, exp) in self._values.items() if exp is not None and exp <= now]
         for key in dead:
             del self._values[key]
-        return len(dead)
+        idle = [key for key, (window, hits) in self._windows.items() if not hits or hits[-1] <= now - window]
+        for key in idle:
+            del self._windows[key]
+        return len(dead) + len(idle)

@@ -18,8 +18,13 @@ if mode == 'ttl' then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ms)
 elseif mode == 'min' then
   local left = redis.call('PTTL', KEYS[1])
-  if left < ms then left = ms end
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', left)
+  if left < 0 then
+    -- PTTL -1: no expiry, which already outlives any floor; keep the key persistent.
+    redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  else
+    if left < ms then left = ms end
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', left)
+  end
 else
   redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 end
@@ -44,20 +49,24 @@ return count
 """
 
 # Sliding window on a sorted set, timed by the Redis clock so every replica agrees.
-# ARGV: limit, window ms, unique member. Returns {allowed, count, retry_after_ms}.
+# ARGV: limit, window ms, random token. Returns {allowed, count, retry_after_ms}.
+# The member is the Redis time in microseconds plus the caller's random token: two hits in the same
+# millisecond must stay two members (a repeated member would overwrite, not count).
 _HIT_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
-if count >= tonumber(ARGV[1]) then
+if count >= limit then
+  local wait = window
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local wait = tonumber(oldest[2]) + window - now
+  if oldest[2] then wait = tonumber(oldest[2]) + window - now end
   if wait < 1 then wait = 1 end
   return {0, count, wait}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('ZADD', KEYS[1], now, t[1] .. '.' .. t[2] .. ':' .. ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window * 2)
 return {1, count + 1, 0}
 """

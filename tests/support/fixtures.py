@@ -7,16 +7,18 @@ tables are emptied after each test and each test gets its own Redis key prefix.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -87,8 +89,6 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
         name = f"difyd_test_{os.getpid()}"
         url = await _create_pg_database(name)
     settings = validate_tree(settings_tree(backend, url, data_dir))
-    import asyncio
-
     # alembic's env runs its own event loop: keep it off this one.
     await asyncio.to_thread(upgrade_all, settings, build_plugins(settings))
     yield url
@@ -137,9 +137,45 @@ def app(host: HostContext) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
-        yield test_client
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, on the test's own event loop.
+
+    Not litestar's AsyncTestClient: that runs the app on a second loop in a thread, so pooled
+    asyncpg/Redis connections made by the test (seeding through ``host``) would cross loops, and
+    concurrent requests would be serialised through the portal instead of really racing.
+    """
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+            yield test_client
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """Run the app's lifespan in one task of its own (anyio scopes must exit where they entered)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def hold() -> None:
+        try:
+            async with app.lifespan():
+                started.set()
+                await stop.wait()
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+            raise
+
+    task = asyncio.create_task(hold())
+    await started.wait()
+    if failure:
+        await asyncio.gather(task, return_exceptions=True)
+        raise failure[0]
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @pytest.fixture

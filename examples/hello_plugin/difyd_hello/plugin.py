@@ -1,7 +1,10 @@
 """Hook implementations of the example plugin.
 
-- setting ``greeting`` (``[plugin.hello] greeting = "..."`` or ``DIFYD_PLUGINS__HELLO__GREETING``);
+- setting ``greeting`` (``[plugin.hello] greeting = "..."``, ``DIFYD_PLUGINS__HELLO__GREETING`` or
+  ``HELLO_GREETING``);
 - route ``GET /hello`` answers the greeting; ``POST /hello/jobs`` enqueues the ``hello_record`` job;
+- route ``GET /hello/me`` answers the bearer token's id: a guarded route that does nothing else, so the
+  benchmarks measure the bearer pipeline alone (bench/core_bench.py);
 - job ``hello_record`` writes ``hello:done:<ticket>`` into the state store, where ``GET /hello/jobs/<ticket>``
   finds it. On the embedded default it runs in-process; in production a saq worker runs it.
 """
@@ -9,11 +12,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, get, post
 
+from core.auth.guards import bearer_guard, current_subject
+from core.auth.subject import ACCOUNT, EXTERNAL_SSO
 from core.context import HostContext
 from core.hookspecs import hookimpl
 from core.jobs import host_of
@@ -23,11 +28,15 @@ NAME = "hello"
 
 
 class HelloSettings(msgspec.Struct, forbid_unknown_fields=True):
+    """``[plugin.hello]``: unknown keys are refused, so a typo fails at startup instead of being ignored."""
+
     greeting: str = "hello"
-    env_aliases = {"HELLO_GREETING": "greeting"}
+    # Extra environment names for keys of this section (besides DIFYD_PLUGINS__HELLO__GREETING).
+    env_aliases: ClassVar[dict[str, str]] = {"HELLO_GREETING": "greeting"}
 
 
 async def hello_record(ctx: dict[str, Any], *, ticket: str, who: str) -> None:
+    """The job: the same function runs in-process (embedded) or on a saq worker (production)."""
     host = host_of(ctx)
     await host.state.set(f"hello:done:{ticket}", who.encode(), ttl=600)
 
@@ -36,6 +45,11 @@ async def hello_record(ctx: dict[str, Any], *, ticket: str, who: str) -> None:
 async def say_hello(request: Request) -> dict[str, str]:
     ctx: HostContext = request.app.state.host
     return {"greeting": ctx.plugin_settings(NAME).greeting}
+
+
+@get("/hello/me", summary="The bearer token's id", guards=[bearer_guard(accept={ACCOUNT, EXTERNAL_SSO})])
+async def hello_me(request: Request) -> dict[str, str]:
+    return {"token_id": current_subject(request).token_id}
 
 
 @post("/hello/jobs", summary="Enqueue the example job", status_code=202)
@@ -65,7 +79,7 @@ def requires_core() -> str:
 
 @hookimpl
 def route_handlers(ctx: HostContext) -> list[Any]:
-    return [say_hello, enqueue_hello, hello_job_status]
+    return [say_hello, hello_me, enqueue_hello, hello_job_status]
 
 
 @hookimpl

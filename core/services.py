@@ -1,0 +1,54 @@
+"""Services one plugin offers another, declared here as Protocols so plugins never import each other.
+
+A provider implements a firstresult hook returning an object of the Protocol's shape; a user asks
+the hook and fails at startup with a clear message when nothing provides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDeviceCode:
+    """A device code still waiting for a decision, as the approval page and SSO flow see it."""
+
+    user_code: str
+    client_id: str
+    device_label: str
+    expires_in_remaining: int  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalOutcome:
+    """What an approval produced: the minted token's id and expiry (never the token itself)."""
+
+    token_id: str
+    expires_at: float  # epoch seconds
+
+
+class DeviceApprovalError(Exception):
+    """An approval that could not happen; ``code`` is the RFC 8628-style error the caller returns.
+
+    Codes: ``expired_or_unknown`` (404), ``already_resolved`` / ``approve_in_progress`` /
+    ``state_lost`` (409), ``approval_outcome_unknown`` (503).
+    """
+
+    def __init__(self, code: str, status: int) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
+@runtime_checkable
+class DeviceApprovals(Protocol):
+    """Look up and approve pending device codes (``device_approvals`` hook; oauth_device provides it)."""
+
+    async def lookup_pending(self, user_code: str) -> PendingDeviceCode | None:
+        """The pending device code behind this user code (any spelling), or None."""
+
+    async def approve_external(
+        self, user_code: str, *, subject_email: str, subject_issuer: str, approver_ip: str | None = None
+    ) -> ApprovalOutcome:
+        """Mint a ``dfoe_`` token for an external SSO subject and approve the code, or raise DeviceApprovalError."""

@@ -1,0 +1,51 @@
+"""Abuse resistance: per-endpoint rate-limit buckets (§5) and the per-IP wrong-user-code lockout."""
+
+from __future__ import annotations
+
+from core.http.errors import too_many_requests
+from core.http.ratelimit import RateLimit
+from core.state.contract import StateStore
+
+HOUR = 3600
+
+DEVICE_CODE_PER_IP = RateLimit("device_code:ip", 60, HOUR)
+LOOKUP_PER_IP = RateLimit("device_lookup:ip", 60, 5 * 60)
+APPROVE_PER_ACCOUNT = RateLimit("device_approve:account", 10, HOUR)
+DENY_PER_ACCOUNT = RateLimit("device_deny:account", 10, HOUR)
+ACCOUNT_PER_ACCOUNT = RateLimit("account:account", 60, 60)
+ACCOUNT_PER_EMAIL = RateLimit("account:subject_email", 60, 60)
+REVOKE_PER_IP = RateLimit("oauth_revoke:ip", 60, 60)
+
+# RFC 8628 §5.1: a low-entropy code needs a cap on guesses. 10 misses in 15 minutes lock the IP out
+# of lookup/approve/deny for 15 minutes.
+MISS_LIMIT = 10
+MISS_WINDOW = 15 * 60
+LOCKOUT_SECONDS = 15 * 60
+
+
+def _misses_key(ip: str) -> str:
+    return f"oauth:user_code_misses:{ip}"
+
+
+def lockout_key(ip: str) -> str:
+    return f"oauth:user_code_lockout:{ip}"
+
+
+class WrongCodeCounter:
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+
+    async def ensure_not_locked(self, ip: str) -> None:
+        if await self.state.get(lockout_key(ip)) is not None:
+            await self._raise_locked(ip)
+
+    async def _raise_locked(self, ip: str) -> None:
+        remaining = await self.state.ttl(lockout_key(ip))
+        raise too_many_requests(remaining or LOCKOUT_SECONDS, "too many wrong user codes")
+
+    async def miss(self, ip: str) -> None:
+        """Count a wrong code; the tenth in the window starts the lockout."""
+        count = await self.state.incr(_misses_key(ip), ttl=MISS_WINDOW)
+        if count >= MISS_LIMIT:
+            await self.state.set(lockout_key(ip), b"1", ttl=LOCKOUT_SECONDS)
+            await self.state.delete(_misses_key(ip))

@@ -1,0 +1,46 @@
+"""The random strings of the flow: device codes, user codes and tokens, and user-code normalisation."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+# Letters without I, O and Z, digits 3-9: nothing a person can misread as another character.
+USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
+USER_CODE_GROUP = 4
+ACCOUNT_PREFIX = "dfoa_"
+EXTERNAL_PREFIX = "dfoe_"
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def new_device_code() -> str:
+    """``dc_`` + 24 CSPRNG bytes (192 bits), base64url without padding."""
+    return "dc_" + _b64url(secrets.token_bytes(24))
+
+
+def new_user_code() -> str:
+    """``XXXX-XXXX`` from the 30-character alphabet (about 39 bits)."""
+    chars = [secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_GROUP * 2)]
+    return "".join(chars[:USER_CODE_GROUP]) + "-" + "".join(chars[USER_CODE_GROUP:])
+
+
+def new_token(prefix: str) -> str:
+    """Prefix + 32 CSPRNG bytes (256 bits) as 43 base64url characters."""
+    return prefix + _b64url(secrets.token_bytes(32))
+
+
+def normalise_user_code(raw: str | None) -> str | None:
+    """Case-insensitive, hyphen optional, separators ignored (RFC 8628 §6.1); None when it cannot match.
+
+    Every character outside the alphabet is dropped, so ``abcd efgh`` and ``ABCD-EFGH`` are the same
+    code; a wrong number of remaining characters can match nothing.
+    """
+    if not raw:
+        return None
+    kept = [ch for ch in raw.upper() if ch in USER_CODE_ALPHABET]
+    if len(kept) != USER_CODE_GROUP * 2:
+        return None
+    return "".join(kept[:USER_CODE_GROUP]) + "-" + "".join(kept[USER_CODE_GROUP:])

@@ -1,0 +1,139 @@
+"""The /device page: a server-rendered shell whose small script drives the JSON device-flow API.
+
+The page never approves anything itself. Each state (sign in, enter code, confirm, result, each
+error) is a server-rendered section; ``static/device.js`` shows one at a time and calls the same
+``/console/api/*`` and ``/openapi/v1/oauth/device/*`` endpoints a client would, so the approval
+logic lives in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import MediaType, Request, get
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+from sqlalchemy import select
+
+from core.auth.console import ConsoleUser, load_console_user
+from core.auth.console_routes import merged_system_features
+from core.context import HostContext
+from core.domain.models import Workspace
+from core.http.errors import ApiError
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+STATIC_PATH = "/device/static"
+SSO_INITIATE_PATH = "/openapi/v1/oauth/device/sso-initiate"
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# The page loads only its own script and stylesheet; no inline code, never framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    # The URL may still carry ?user_code= until the script scrubs it: never send it onwards.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+_SSO_ERROR = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+def _asset_version(name: str) -> str:
+    """A content hash for cache busting, so a deploy never serves a stale script."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+ASSET_VERSIONS = {name: _asset_version(name) for name in ("device.css", "device.js")}
+
+
+def prefill_code(raw: str | None) -> str:
+    """The ``?user_code=`` value as the field shows it: formatted when well-formed, else as typed (capped)."""
+    if not raw:
+        return ""
+    compact = _SEPARATORS.sub("", raw).upper()
+    if len(compact) == 8 and all(ch in _CODE_ALPHABET for ch in compact):
+        return f"{compact[:4]}-{compact[4:]}"
+    return raw.strip()[:16]
+
+
+def sso_enabled(features: dict[str, Any]) -> bool:
+    """The enterprise plugin reports SSO for external users through ``system_features.webapp_auth``."""
+    auth = features.get("webapp_auth") or {}
+    if not isinstance(auth, dict):
+        return False
+    config = auth.get("sso_config") or {}
+    protocol = config.get("protocol") if isinstance(config, dict) else ""
+    return bool(auth.get("enabled")) and bool(auth.get("allow_sso")) and bool(protocol)
+
+
+async def _signed_in(request: Request) -> ConsoleUser | None:
+    try:
+        return await load_console_user(request)
+    except ApiError:
+        return None  # no cookie, an expired one, or an account that cannot sign in: show the form
+
+
+async def _workspace_name(ctx: HostContext, user: ConsoleUser | None) -> str:
+    if user is None or user.active_workspace_id is None:
+        return ""
+    async with ctx.session_maker() as session:
+        name = await session.scalar(select(Workspace.name).where(Workspace.id == user.active_workspace_id))
+    return name or ""
+
+
+def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str) -> str:
+    if sso_error:
+        return "error-sso"
+    if sso_verified:
+        return "loading"  # the script fetches the SSO approval context
+    return "code" if user else "signin"
+
+
+@get("/device", summary="The device-approval page", include_in_schema=False)
+async def device_page(request: Request) -> Response[str]:
+    ctx: HostContext = request.app.state.host
+    query = request.query_params
+    user = await _signed_in(request)
+    raw_error = (query.get("sso_error") or "").strip()
+    sso_error = raw_error if _SSO_ERROR.match(raw_error) else ("unknown" if raw_error else "")
+    sso_verified = query.get("sso_verified") == "1"
+    html = _templates.get_template("device.html").render(
+        view=initial_view(user, sso_verified, sso_error),
+        user=user,
+        workspace_name=await _workspace_name(ctx, user),
+        prefill=prefill_code(query.get("user_code")),
+        sso=sso_enabled(await merged_system_features(ctx)),
+        sso_error=sso_error,
+        sso_initiate_path=SSO_INITIATE_PATH,
+        static_path=STATIC_PATH,
+        versions=ASSET_VERSIONS,
+    )
+    return Response(html, media_type=MediaType.HTML, headers=PAGE_HEADERS)
+
+
+def page_route_handlers() -> list[Any]:
+    """Handlers the plugin mounts for the page: the page itself and its script and stylesheet."""
+    static = create_static_files_router(
+        path=STATIC_PATH,
+        directories=[STATIC_DIR],
+        include_in_schema=False,
+        name="device_static",
+    )
+    return [device_page, static]

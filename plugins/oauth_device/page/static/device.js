@@ -1,0 +1,342 @@
+// The /device page's behaviour: show one server-rendered view at a time and call the JSON API.
+// No framework and no build step. Approval logic stays on the server; this only moves between views.
+(function () {
+  "use strict";
+
+  var API = "/openapi/v1/oauth/device";
+  var CODE = /^[A-HJ-NP-Y3-9]{8}$/; // RFC 8628 user-code alphabet: no I, O, Z, 0, 1, 2
+  var root = document.getElementById("device");
+  if (!root) return;
+
+  var state = {
+    signedIn: root.getAttribute("data-signed-in") === "true",
+    code: "", // the normalised code being confirmed
+    sso: null, // the SSO approval context, when the identity provider sent the user back here
+    busy: false,
+  };
+
+  // Read, then scrub, the query: the code must not linger in history, bookmarks or shared URLs.
+  var params = new URLSearchParams(window.location.search);
+  var ssoVerified = params.get("sso_verified") === "1";
+  if (params.has("user_code") || params.has("sso_verified") || params.has("sso_error")) {
+    window.history.replaceState(null, "", window.location.pathname);
+  }
+
+  function $(selector) {
+    return root.querySelector(selector);
+  }
+
+  function bind(name, text) {
+    var nodes = root.querySelectorAll('[data-bind="' + name + '"]');
+    for (var i = 0; i < nodes.length; i++) nodes[i].textContent = text;
+  }
+
+  function show(name, focusTarget) {
+    var views = root.querySelectorAll("[data-view]");
+    var current = null;
+    for (var i = 0; i < views.length; i++) {
+      var match = views[i].getAttribute("data-view") === name;
+      views[i].hidden = !match;
+      if (match) current = views[i];
+    }
+    if (!current) return;
+    var heading = current.querySelector("h1");
+    $("#status").textContent = heading ? heading.textContent : "";
+    var target = focusTarget ? current.querySelector(focusTarget) : heading;
+    if (target) target.focus();
+  }
+
+  function normalise(raw) {
+    var compact = String(raw || "").toUpperCase().replace(/[\s\-_.]+/g, "");
+    return CODE.test(compact) ? compact.slice(0, 4) + "-" + compact.slice(4) : null;
+  }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    }
+    return "";
+  }
+
+  function csrfToken() {
+    return cookie("__Host-csrf_token") || cookie("csrf_token");
+  }
+
+  // One request helper: JSON in and out, same-origin cookies, never throws on HTTP errors.
+  function call(method, url, body, csrf) {
+    var headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    return fetch(url, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(
+      function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            return { status: response.status, ok: response.ok, data: data || {} };
+          });
+      },
+      function () {
+        return { status: 0, ok: false, data: {} }; // network failure
+      }
+    );
+  }
+
+  function setBusy(form, busy) {
+    state.busy = busy;
+    var buttons = (form || root).querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) buttons[i].disabled = busy;
+    (form || root).setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  function fieldError(input, errorNode, message) {
+    errorNode.textContent = message || "";
+    errorNode.hidden = !message;
+    if (message) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
+  var BAD_CODE = "Enter the 8-character code shown in your terminal, for example BDJK-MPQR.";
+
+  // --- Sign in -----------------------------------------------------------------------------
+
+  function signinMessage(text) {
+    var alert = $("#signin-error");
+    alert.textContent = text || "";
+    alert.hidden = !text;
+  }
+
+  function loadAccount() {
+    return call("GET", "/console/api/account/profile").then(function (profile) {
+      if (!profile.ok) return false;
+      bind("account-email", profile.data.email || "");
+      bind("confirm-account", profile.data.email || "");
+      return call("POST", "/console/api/workspaces/current", {}, csrfToken()).then(function (ws) {
+        var name = ws.ok ? ws.data.name || "" : "";
+        bind("workspace-name", name);
+        $('[data-bind="workspace-sep"]').hidden = !name;
+        return true;
+      });
+    });
+  }
+
+  function toSignin(message) {
+    state.signedIn = false;
+    root.setAttribute("data-signed-in", "false");
+    signinMessage(message);
+    show("signin", message ? null : "#signin-email");
+  }
+
+  var signinForm = $("#signin-form");
+  if (signinForm) {
+    signinForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (state.busy) return;
+      var email = $("#signin-email").value.trim();
+      var password = $("#signin-password").value;
+      if (!email || !password) {
+        signinMessage("Enter your email and password.");
+        (email ? $("#signin-password") : $("#signin-email")).focus();
+        return;
+      }
+      signinMessage("");
+      setBusy(signinForm, true);
+      call("POST", "/console/api/login", { email: email, password: password })
+        .then(function (result) {
+          if (!result.ok) {
+            var text =
+              result.status === 429
+                ? "Too many sign-in attempts. Wait a few minutes, then try again."
+                : result.status === 401 || result.status === 400
+                ? result.data.message || "Email or password is incorrect."
+                : "Sign-in failed. Try again in a moment.";
+            signinMessage(text);
+            $("#signin-password").value = "";
+            $("#signin-password").focus();
+            return;
+          }
+          $("#signin-password").value = "";
+          return loadAccount().then(function (ok) {
+            if (!ok) return toSignin("Sign-in failed. Try again in a moment.");
+            state.signedIn = true;
+            root.setAttribute("data-signed-in", "true");
+            show("code", "#user-code");
+          });
+        })
+        .then(function () {
+          setBusy(signinForm, false);
+        });
+    });
+  }
+
+  root.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("[data-action]") : null;
+    if (!target || state.busy) return;
+    var action = target.getAttribute("data-action");
+    if (action === "sign-out") signOut();
+    else if (action === "start-over") startOver();
+    else if (action === "approve") decide("approve");
+    else if (action === "deny") decide("deny");
+  });
+
+  function signOut() {
+    setBusy(null, true);
+    call("POST", "/console/api/logout", {}).then(function () {
+      setBusy(null, false);
+      toSignin("");
+    });
+  }
+
+  function startOver() {
+    state.code = "";
+    state.sso = null;
+    $("#user-code").value = "";
+    if (state.signedIn) show("code", "#user-code");
+    else toSignin("");
+  }
+
+  // --- SSO (enterprise): the form goes to sso-initiate with the normalised code -----------------
+
+  var ssoForm = $("#sso-form");
+  if (ssoForm) {
+    ssoForm.addEventListener("submit", function (event) {
+      var input = $("#sso-code");
+      var code = normalise(input.value);
+      fieldError(input, $("#sso-code-error"), code ? "" : BAD_CODE);
+      if (!code) {
+        event.preventDefault();
+        return;
+      }
+      input.value = code; // then the browser navigates: sso-initiate redirects to the identity provider
+    });
+  }
+
+  // --- Code entry and confirmation ---------------------------------------------------------
+
+  function minutes(seconds) {
+    var m = Math.max(1, Math.ceil(seconds / 60));
+    return m === 1 ? "1 minute" : m + " minutes";
+  }
+
+  function lookup(code) {
+    return call("GET", API + "/lookup?user_code=" + encodeURIComponent(code)).then(function (result) {
+      if (result.status === 429) return { view: "error-rate-limited" };
+      if (!result.ok) return { view: "error-failed" };
+      var data = result.data;
+      if (!data.valid) return { view: data.client_id ? "error-used" : "error-invalid" };
+      return { data: data };
+    });
+  }
+
+  function showConfirm(code, data, accountText) {
+    state.code = code;
+    bind("client-id", data.client_id || "unknown application");
+    bind("device-label", data.device_label || "unnamed device");
+    bind("user-code", code);
+    if (accountText) bind("confirm-account", accountText);
+    bind(
+      "expires",
+      data.expires_in_remaining ? "This request expires in " + minutes(data.expires_in_remaining) + "." : ""
+    );
+    $('[data-action="deny"]').hidden = !!state.sso; // deny needs a console session
+    show("confirm");
+  }
+
+  var codeForm = $("#code-form");
+  codeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (state.busy) return;
+    var input = $("#user-code");
+    var code = normalise(input.value);
+    fieldError(input, $("#user-code-error"), code ? "" : BAD_CODE);
+    if (!code) return;
+    input.value = code;
+    setBusy(codeForm, true);
+    lookup(code).then(function (outcome) {
+      setBusy(codeForm, false);
+      if (outcome.view) show(outcome.view);
+      else showConfirm(code, outcome.data);
+    });
+  });
+
+  // What the approve/deny endpoints answer, mapped to the view that explains it.
+  function errorView(result) {
+    var code = result.data.error || result.data.code || "";
+    if (result.status === 429) return "error-rate-limited";
+    if (code === "expired_or_unknown") return "error-invalid";
+    if (code === "already_resolved" || code === "user_code_not_pending") return "error-used";
+    if (code === "approve_in_progress") return "error-busy";
+    if (code === "state_lost" || code === "user_code_mismatch") return "error-state-lost";
+    if (code === "approval_outcome_unknown") return "error-outcome-unknown";
+    if (result.status === 404) return "error-invalid";
+    if (result.status === 409) return "error-used";
+    return "error-failed";
+  }
+
+  function decide(action) {
+    var confirmView = root.querySelector('[data-view="confirm"]');
+    var sso = state.sso;
+    var url = sso ? API + "/approve-external" : API + "/" + action;
+    var csrf = sso ? sso.csrf_token : csrfToken();
+    setBusy(confirmView, true);
+    call("POST", url, { user_code: state.code }, csrf).then(function (result) {
+      setBusy(confirmView, false);
+      if (result.ok) {
+        state.sso = null;
+        show(action === "approve" ? "approved" : "denied");
+      } else if (result.status === 401 && !sso) {
+        toSignin("Your session has ended. Sign in again, then re-enter the code.");
+        $("#user-code").value = state.code;
+      } else if (result.status === 401 || result.status === 403) {
+        show("error-sso");
+      } else {
+        show(errorView(result));
+      }
+    });
+  }
+
+  // --- Returning from the identity provider (enterprise SSO) -------------------------------
+
+  function resumeSso() {
+    call("GET", API + "/approval-context").then(function (context) {
+      if (!context.ok || !context.data.user_code) {
+        show(context.status === 429 ? "error-rate-limited" : "error-sso");
+        return;
+      }
+      var code = normalise(context.data.user_code) || context.data.user_code;
+      lookup(code).then(function (outcome) {
+        if (outcome.view) return show(outcome.view);
+        state.sso = context.data;
+        showConfirm(code, outcome.data, (context.data.subject_email || "") + " (single sign-on)");
+      });
+    });
+  }
+
+  // --- First paint -------------------------------------------------------------------------
+
+  var initial = root.querySelector("[data-view]:not([hidden])");
+  var initialName = initial ? initial.getAttribute("data-view") : "";
+  if (initialName === "loading" && ssoVerified) {
+    resumeSso();
+  } else if (initialName === "signin") {
+    $("#signin-email").focus();
+  } else if (initialName === "code") {
+    var field = $("#user-code");
+    if (field.value) codeForm.querySelector('button[type="submit"]').focus();
+    else field.focus();
+  }
+})();

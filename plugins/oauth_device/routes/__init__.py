@@ -1,0 +1,1 @@
+"""HTTP routes of the oauth_device plugin."""

@@ -1,0 +1,42 @@
+"""The plugin's settings (``[plugin.oauth_device]``) and the Dify environment names that feed them."""
+
+from __future__ import annotations
+
+import msgspec
+
+DEFAULT_TTL_DAYS = 14
+MIN_TTL_DAYS = 1
+MAX_TTL_DAYS = 365
+
+
+class OAuthDeviceSettings(msgspec.Struct, forbid_unknown_fields=True):
+    # Lifetime of a minted token in days; not an integer -> 14; clamped to 1..365 (Dify's rule).
+    ttl_days: int | str = DEFAULT_TTL_DAYS
+    # client_id values accepted by POST /oauth/device/code (a list, or a comma-separated string).
+    known_client_ids: list[str] | str = msgspec.field(default_factory=lambda: ["difyctl"])
+    # Revoked or expired token rows are deleted this many days later by the daily purge job.
+    retention_days: int = 30
+    # Turn the daily purge job off (ENABLE_CLEAN_OAUTH_ACCESS_TOKENS_TASK=false).
+    clean_task_enabled: bool = True
+
+    # Dify's environment names (read by core.settings through plugin_env_aliases).
+    env_aliases = {
+        "OAUTH_TTL_DAYS": "ttl_days",
+        "OPENAPI_KNOWN_CLIENT_IDS": "known_client_ids",
+        "OAUTH_ACCESS_TOKEN_RETENTION_DAYS": "retention_days",
+        "ENABLE_CLEAN_OAUTH_ACCESS_TOKENS_TASK": "clean_task_enabled",
+    }
+
+    @property
+    def effective_ttl_days(self) -> int:
+        try:
+            days = int(str(self.ttl_days).strip())
+        except ValueError:
+            return DEFAULT_TTL_DAYS
+        return min(max(days, MIN_TTL_DAYS), MAX_TTL_DAYS)
+
+    @property
+    def client_ids(self) -> frozenset[str]:
+        raw = self.known_client_ids
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return frozenset(item.strip() for item in items if item.strip())

@@ -1,0 +1,107 @@
+"""POST /openapi/v1/oauth/device/code (§1.2, status table rows #1)."""
+
+from __future__ import annotations
+
+import re
+
+from core.app import build_context, create_app
+from plugins.oauth_device.codes import USER_CODE_ALPHABET
+from plugins.oauth_device.device_state import user_key
+from tests.support.tokens import DEVICE
+
+CODE = f"{DEVICE}/code"
+BODY = {"client_id": "difyctl", "device_label": "difyctl on laptop"}
+
+
+async def test_code_success_shape(client):
+    """A known client gets a device code, a XXXX-XXXX user code, the /device URI, 900 s and 5 s."""
+    response = await client.post(CODE, json=BODY)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"device_code", "user_code", "verification_uri", "expires_in", "interval"}
+    assert re.fullmatch(r"dc_[A-Za-z0-9_-]{32}", body["device_code"])
+    assert re.fullmatch(f"[{USER_CODE_ALPHABET}]{{4}}-[{USER_CODE_ALPHABET}]{{4}}", body["user_code"])
+    assert body["verification_uri"] == "http://testserver.local/device"
+    assert body["expires_in"] == 900 and body["interval"] == 5
+    assert "verification_uri_complete" not in body
+
+
+async def test_verification_uri_uses_console_web_url(make_settings):
+    """CONSOLE_WEB_URL (trailing slash dropped) decides the verification URI when set."""
+    import httpx
+
+    ctx = build_context(make_settings(console_web_url="https://console.example.com/"))
+    app = create_app(ctx=ctx)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://internal:5001") as http:
+            response = await http.post(CODE, json=BODY)
+        assert response.json()["verification_uri"] == "https://console.example.com/device"
+    finally:
+        await ctx.state.close()
+        await ctx.engine.dispose()
+
+
+async def test_rate_limit_runs_before_body_validation(client):
+    """The 61st request in an hour from one IP is 429 even with an invalid body."""
+    for _ in range(60):
+        assert (await client.post(CODE, content=b"not json")).status_code == 400
+    response = await client.post(CODE, json=BODY)
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_requests"
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_missing_or_non_string_fields_are_bad_request(client):
+    """Missing fields, non-strings and non-JSON bodies answer 400 bad_request (E2)."""
+    for kwargs in (
+        {"json": {"client_id": "difyctl"}},
+        {"json": {"device_label": "x"}},
+        {"json": {"client_id": 1, "device_label": "x"}},
+        {"json": ["difyctl"]},
+        {"content": b"{broken"},
+        {},
+    ):
+        response = await client.post(CODE, **kwargs)
+        assert response.status_code == 400, kwargs
+        assert response.json()["code"] == "bad_request"
+
+
+async def test_empty_or_overlong_label_is_bad_request(client):
+    """An empty label or one over 255 characters is refused with 400 bad_request."""
+    for label in ("", "   ", "x" * 256):
+        response = await client.post(CODE, json={"client_id": "difyctl", "device_label": label})
+        assert response.status_code == 400
+        assert response.json()["code"] == "bad_request"
+
+
+async def test_unknown_client_is_unsupported_client(client):
+    """A client_id outside OPENAPI_KNOWN_CLIENT_IDS answers 400 {"error": "unsupported_client"}."""
+    response = await client.post(CODE, json={"client_id": "other-cli", "device_label": "x"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "unsupported_client"}
+
+
+async def test_form_encoded_body_is_accepted(client):
+    """RFC 8628's form encoding works as well as JSON."""
+    response = await client.post(CODE, data=BODY)
+    assert response.status_code == 200
+    assert response.json()["interval"] == 5
+
+
+async def test_user_code_exhausted_after_five_collisions(client, host, monkeypatch):
+    """Five user-code collisions in a row answer 503 {"error": "user_code_exhausted"}."""
+    from plugins.oauth_device import flow
+
+    await host.state.set(user_key("AAAA-AAAA"), b"dc_taken", ttl=900)
+    monkeypatch.setattr(flow, "new_user_code", lambda: "AAAA-AAAA")
+    response = await client.post(CODE, json=BODY)
+    assert response.status_code == 503
+    assert response.json() == {"error": "user_code_exhausted"}
+
+
+async def test_user_code_is_claimed_for_the_device_code(client, host):
+    """The user code maps to the device code in the state store for 900 s."""
+    body = (await client.post(CODE, json=BODY)).json()
+    assert await host.state.get(user_key(body["user_code"])) == body["device_code"].encode()
+    assert 890 < (await host.state.ttl(user_key(body["user_code"]))) <= 900

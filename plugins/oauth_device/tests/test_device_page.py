@@ -1,0 +1,150 @@
+"""The /device page as a browser first receives it: headers, the view it opens on, what it pre-fills."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from core.app import create_app
+from core.context import HostContext
+from core.hookspecs import hookimpl
+from tests.support import factories
+
+
+def view_tag(html: str, name: str) -> str:
+    match = re.search(rf'<section[^>]*data-view="{name}"[^>]*>', html)
+    assert match, f"view {name!r} missing from the page"
+    return match.group(0)
+
+
+def visible(html: str, name: str) -> bool:
+    return " hidden" not in view_tag(html, name)
+
+
+def field_value(html: str, field_id: str) -> str:
+    match = re.search(rf'<input id="{field_id}"[^>]*?value="([^"]*)"', html, re.S)
+    assert match, f"input {field_id!r} missing"
+    return match.group(1)
+
+
+async def sign_in(client: AsyncTestClient, host: HostContext, workspace: str = "Acme Research") -> Any:
+    person = await factories.person(host)
+    await factories.workspace(host, workspace, (person, "owner"))
+    # The test client serves requests on its own event loop: hand it a pool without this loop's
+    # connections (asyncpg connections cannot cross loops).
+    await host.engine.dispose()
+    credentials = {"email": person.email, "password": person.password}
+    response = await client.post("/console/api/login", json=credentials)
+    assert response.status_code in (200, 201)
+    return person
+
+
+async def test_page_is_html_and_never_framed(client: AsyncTestClient) -> None:
+    """GET /device answers an HTML page that forbids framing, caching and referrers."""
+    response = await client.get("/device")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in response.headers["cache-control"]
+    assert '<html lang="en">' in response.text
+
+
+async def test_signed_out_visitor_sees_the_sign_in_form(client: AsyncTestClient) -> None:
+    """Without a console session the page opens on the email and password form."""
+    html = (await client.get("/device")).text
+    assert visible(html, "signin")
+    assert not visible(html, "code")
+    assert '<label for="signin-email">Email</label>' in html
+    assert 'autocomplete="current-password"' in html
+    assert "Sign in with SSO" not in html  # no enterprise plugin reports SSO
+
+
+async def test_signed_in_user_sees_the_code_form(client: AsyncTestClient, host: HostContext) -> None:
+    """With a console session the page opens on the code field and names the account and workspace."""
+    person = await sign_in(client, host)
+    html = (await client.get("/device")).text
+    assert visible(html, "code")
+    assert not visible(html, "signin")
+    assert person.email in html
+    assert "Acme Research" in html
+    assert '<label for="user-code">Code shown in your terminal</label>' in html
+
+
+async def test_forged_session_cookie_falls_back_to_sign_in(client: AsyncTestClient) -> None:
+    """A cookie that is not a valid passport is treated as signed out, never as an error."""
+    client.cookies.set("access_token", "not-a-jwt")
+    response = await client.get("/device")
+    assert response.status_code == 200
+    assert visible(response.text, "signin")
+
+
+async def test_user_code_query_prefills_normalised_code(client: AsyncTestClient, host: HostContext) -> None:
+    """?user_code= in lower case without the hyphen is shown as XXXX-XXXX in the field."""
+    await sign_in(client, host)
+    html = (await client.get("/device", params={"user_code": " bdjk mpqr "})).text
+    assert field_value(html, "user-code") == "BDJK-MPQR"
+
+
+async def test_user_code_query_is_escaped(client: AsyncTestClient) -> None:
+    """Markup in ?user_code= is escaped, so a crafted link cannot inject script."""
+    response = await client.get("/device", params={"user_code": '"><script>alert(1)</script>'})
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+    assert "&lt;script&gt;" in response.text
+
+
+async def test_every_state_has_a_view(client: AsyncTestClient) -> None:
+    """The page carries a labelled view for each outcome the script can reach, all hidden at first."""
+    html = (await client.get("/device")).text
+    for name in ("confirm", "approved", "denied", "error-invalid", "error-used", "error-rate-limited",
+                 "error-busy", "error-state-lost", "error-outcome-unknown", "error-failed", "error-sso"):
+        tag = view_tag(html, name)
+        assert " hidden" in tag
+        assert f'aria-labelledby="{name}-title"' in tag
+    assert 'role="status" aria-live="polite"' in html
+
+
+async def test_sso_error_opens_the_sso_error_view(client: AsyncTestClient) -> None:
+    """?sso_error=<code> opens the single-sign-on error view; anything but a plain code shows 'unknown'."""
+    html = (await client.get("/device", params={"sso_error": "invalid_user_code"})).text
+    assert visible(html, "error-sso")
+    assert "invalid_user_code" in html
+    html = (await client.get("/device", params={"sso_error": "<b>x</b>"})).text
+    assert visible(html, "error-sso")
+    assert "<b>x</b>" not in html
+    assert ">unknown<" in html
+
+
+async def test_script_and_stylesheet_are_served(client: AsyncTestClient) -> None:
+    """The page's own script and stylesheet load from /device/static, also never framed."""
+    html = (await client.get("/device")).text
+    for asset in re.findall(r'(?:src|href)="(/device/static/[^"]+)"', html):
+        response = await client.get(asset)
+        assert response.status_code == 200
+        assert response.headers["x-frame-options"] == "DENY"
+    script = await client.get("/device/static/device.js")
+    assert "javascript" in script.headers["content-type"]
+    assert "history.replaceState" in script.text
+
+
+class _SsoFeatures:
+    """A stand-in enterprise plugin: reports OIDC single sign-on through system_features."""
+
+    @hookimpl
+    def system_features(self, ctx: HostContext) -> dict[str, Any]:
+        return {"webapp_auth": {"enabled": True, "allow_sso": True, "sso_config": {"protocol": "oidc"}}}
+
+
+async def test_sso_button_when_enterprise_reports_sso(host: HostContext) -> None:
+    """When system_features report SSO, the sign-in view offers 'Sign in with SSO' via sso-initiate."""
+    host.plugins.manager.register(_SsoFeatures(), name="test_sso_features")
+    async with AsyncTestClient(app=create_app(ctx=host), base_url="http://testserver.local") as client:
+        html = (await client.get("/device", params={"user_code": "bdjkmpqr"})).text
+    assert "Sign in with SSO" in html
+    assert 'action="/openapi/v1/oauth/device/sso-initiate"' in html
+    assert field_value(html, "sso-code") == "BDJK-MPQR"

@@ -1,0 +1,16 @@
+"""The shared device_login helper works end to end."""
+
+from tests.support import factories
+from tests.support.tokens import bearer, device_login
+
+
+async def test_device_login_returns_a_working_token(client, host):
+    """A full device login yields a dfoa_ token that /account accepts."""
+    alice = await factories.person(host)
+    ws = await factories.workspace(host, "Acme", (alice, "owner"))
+    payload = await device_login(client, alice)
+    assert payload["token"].startswith("dfoa_")
+    assert payload["workspaces"] == [{"id": str(ws.id), "name": "Acme", "role": "owner"}]
+    response = await client.get("/openapi/v1/account", headers=bearer(payload["token"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["account"]["email"] == alice.email

@@ -1,0 +1,261 @@
+"""Atomicity (§2.3): consume-on-poll, approve vs deny, approve vs approve, publish failures, rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+
+from core.auth.bearer import hash_token
+from plugins.oauth_device.approvals import DeviceApprovalService
+from plugins.oauth_device.device_state import DeviceCodeStore, decode_state, device_key, encode_state
+from plugins.oauth_device.tokens import TokenRepository
+from tests.support import factories
+from tests.support.tokens import DEVICE, bearer, console_login, poll, start_device_code
+
+from .helpers import decide, live_rows, pending_code, record_audit
+
+
+class InterleavedState:
+    """The real store, with a scripted concurrent writer or a dropped connection around compare_and_set."""
+
+    def __init__(self, inner, before_cas=None, fail_cas: str | None = None, fail_reads: bool = False) -> None:
+        self.inner = inner
+        self.before_cas = before_cas
+        self.fail_cas = fail_cas  # "before" (nothing written) or "after" (written, answer lost)
+        self.fail_reads = fail_reads
+        self.cas_seen = False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def get(self, key):
+        if self.fail_reads and self.cas_seen:
+            raise ConnectionError("state store unreachable")
+        return await self.inner.get(key)
+
+    async def compare_and_set(self, key, expected, value, **kw):
+        self.cas_seen = True
+        if self.before_cas is not None:
+            await self.before_cas(key)
+        if self.fail_cas == "before":
+            raise ConnectionError("connection dropped")
+        result = await self.inner.compare_and_set(key, expected, value, **kw)
+        if self.fail_cas == "after":
+            raise ConnectionError("connection dropped after the write")
+        return result
+
+
+async def _member(host, email="alice@example.com", name="Alice"):
+    person = await factories.person(host, email=email, name=name)
+    await factories.workspace(host, f"{name}'s", (person, "owner"))
+    return person
+
+
+async def test_hundred_concurrent_pollers_get_exactly_one_token(client, host):
+    """Of 100 concurrent polls of an approved code exactly one gets the token; the rest expired_token."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    await decide(client, csrf, started["user_code"])
+    body = {"device_code": started["device_code"], "client_id": "difyctl"}
+    responses = await asyncio.gather(*(client.post(f"{DEVICE}/token", json=body) for _ in range(100)))
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) == 1
+    assert {r.json()["error"] for r in responses if r.status_code != 200} <= {"expired_token", "slow_down"}
+
+
+async def test_consume_is_single_winner_at_the_store(host):
+    """Concurrent consumes of one terminal state: exactly one compare-and-delete wins."""
+    store = DeviceCodeStore(host.state)
+    await host.state.set(device_key("dc_race"), b'{"status":"approved"}', ttl=60)
+    raw = await host.state.get(device_key("dc_race"))
+    results = await asyncio.gather(*(store.consume("dc_race", raw) for _ in range(100)))
+    assert results.count(True) == 1
+
+
+async def test_approve_racing_deny_has_one_winner_and_no_orphan(client, host):
+    """Approve and deny at once: exactly one wins; if deny wins no live token row remains."""
+    alice = await _member(host)
+    for _ in range(5):
+        started, csrf = await pending_code(client, alice, label=f"race {_}")
+        approve, deny = await asyncio.gather(
+            decide(client, csrf, started["user_code"]), decide(client, csrf, started["user_code"], "deny")
+        )
+        statuses = sorted([approve.status_code, deny.status_code])
+        assert statuses == [200, 409], (approve.text, deny.text)
+        outcome = (await poll(client, started["device_code"])).json()
+        rows = [row for row in await live_rows(host) if row.device_label == f"race {_}"]
+        if approve.status_code == 200:
+            assert "token" in outcome and len(rows) == 1
+        else:
+            assert outcome == {"error": "access_denied"} and rows == []
+
+
+async def test_two_accounts_approving_one_code_leave_one_live_token(client, host, runtime):
+    """Two accounts approve the same code at once: one approval stands, the other's row is undone."""
+    alice = await _member(host)
+    bob = await _member(host, "bob@example.com", "Bob")
+    started = await start_device_code(client)
+    import httpx
+
+    app = client.app
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as other:
+        csrf_a = await console_login(client, alice)
+        csrf_b = await console_login(other, bob)
+        first, second = await asyncio.gather(
+            decide(client, csrf_a, started["user_code"]), decide(other, csrf_b, started["user_code"])
+        )
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    assert {first.json().get("error"), second.json().get("error")} & {"already_resolved", "state_lost"}
+    rows = await live_rows(host)
+    assert len(rows) == 1
+    token = (await poll(client, started["device_code"])).json()
+    assert token["token_id"] == str(rows[0].id)
+
+
+async def test_same_account_approving_twice_at_once(client, host):
+    """The same account approving one code twice at once: one 200, one 409, one live row."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    responses = await asyncio.gather(*(decide(client, csrf, started["user_code"]) for _ in range(5)))
+    assert [r.status_code for r in responses].count(200) == 1
+    assert {r.json()["error"] for r in responses if r.status_code != 200} <= {
+        "approve_in_progress", "already_resolved", "state_lost"}
+    assert len(await live_rows(host)) == 1
+
+
+async def test_state_changed_before_deny_write_is_state_lost(client, host, runtime):
+    """A state that changes between deny's check and its write answers 409 state_lost."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+
+    async def meddle(key):
+        state = decode_state(await host.state.get(key))
+        await host.state.set(key, encode_state(state) + b" ", ttl=900)  # same meaning, other bytes
+
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    response = await decide(client, csrf, started["user_code"], "deny")
+    assert response.status_code == 409
+    assert response.json() == {"error": "state_lost"}
+
+
+async def test_lost_publish_undoes_the_mint(client, host, runtime):
+    """When approve's compare-and-set loses, the minted row is removed: no orphan token."""
+    recorder = record_audit(host)
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+
+    async def meddle(key):
+        state = decode_state(await host.state.get(key))
+        await host.state.set(key, encode_state(state) + b" ", ttl=900)
+
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    response = await decide(client, csrf, started["user_code"])
+    assert response.json() == {"error": "state_lost"}
+    assert await live_rows(host) == []
+    assert recorder.named("oauth.token_mint_rolled_back")
+    assert not recorder.named("oauth.device_flow_approved")
+
+
+async def test_lost_publish_restores_the_rotated_predecessor(client, host, runtime):
+    """A failed re-login leaves the previous token of that device working (compensation restores it)."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    await decide(client, csrf, started["user_code"])
+    old = (await poll(client, started["device_code"])).json()
+    again = await start_device_code(client)
+
+    async def meddle(key):
+        state = decode_state(await host.state.get(key))
+        await host.state.set(key, encode_state(state) + b" ", ttl=900)
+
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    assert (await decide(client, csrf, again["user_code"])).json() == {"error": "state_lost"}
+    rows = await live_rows(host)
+    assert len(rows) == 1 and rows[0].token_hash == hash_token(old["token"])
+    assert (await client.get("/openapi/v1/account", headers=bearer(old["token"]))).status_code == 200
+
+
+async def test_dropped_connection_after_write_is_confirmed(client, host, runtime):
+    """If the publish answer is lost but the write landed, re-reading the marker confirms the approval."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="after"))
+    assert (await decide(client, csrf, started["user_code"])).json() == {"status": "approved"}
+    runtime.store = DeviceCodeStore(host.state)
+    assert "token" in (await poll(client, started["device_code"])).json()
+
+
+async def test_dropped_connection_before_write_compensates(client, host, runtime):
+    """If the publish never landed, the marker re-read shows it: state_lost and the mint is undone."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="before"))
+    assert (await decide(client, csrf, started["user_code"])).json() == {"error": "state_lost"}
+    assert await live_rows(host) == []
+
+
+async def test_unconfirmable_outcome_is_503(client, host, runtime):
+    """If the publish answer is lost and the state cannot be re-read: 503 approval_outcome_unknown."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="after", fail_reads=True))
+    response = await decide(client, csrf, started["user_code"])
+    assert response.status_code == 503
+    assert response.json() == {"error": "approval_outcome_unknown"}
+    # No compensation: the approval may well have landed, and it did.
+    runtime.store = DeviceCodeStore(host.state)
+    assert len(await live_rows(host)) == 1
+    assert "token" in (await poll(client, started["device_code"])).json()
+
+
+async def test_concurrent_rotations_keep_one_live_row(host):
+    """Ten rotations of one device at once leave exactly one live row, with the same id throughout."""
+    alice = await _member(host)
+    repo = TokenRepository(host.session_maker)
+    now = datetime.datetime.now(datetime.UTC)
+
+    async def rotate(index):
+        return await repo.mint(
+            prefix="dfoa_", token_hash=f"{index:064x}", subject_email=alice.email, subject_issuer="dify:account",
+            account_id=alice.account.id, client_id="difyctl", device_label="one box", now=now,
+            expires_at=now + datetime.timedelta(days=1),
+        )
+
+    minted = await asyncio.gather(*(rotate(index) for index in range(10)))
+    rows = await live_rows(host)
+    assert len(rows) == 1
+    assert {m.token_id for m in minted} == {rows[0].id}
+    assert sum(1 for m in minted if m.predecessor is None) == 1
+
+
+async def test_sequential_relogin_rotates_in_place(client, host):
+    """Logging in again from the same device keeps the row id and kills the old token at once."""
+    recorder = record_audit(host)
+    alice = await _member(host)
+    from tests.support.tokens import device_login
+
+    first = await device_login(client, alice)
+    assert (await client.get("/openapi/v1/account", headers=bearer(first["token"]))).status_code == 200
+    second = await device_login(client, alice)
+    assert second["token_id"] == first["token_id"] and second["token"] != first["token"]
+    response = await client.get("/openapi/v1/account", headers=bearer(first["token"]))
+    assert response.status_code == 401
+    assert (await client.get("/openapi/v1/account", headers=bearer(second["token"]))).status_code == 200
+    assert len(recorder.named("oauth.token_rotated")) == 1
+    other = await device_login(client, alice, label="difyctl on other-host")
+    assert other["token_id"] != first["token_id"]
+    assert len(await live_rows(host)) == 2
+
+
+async def test_service_is_used_directly(host):
+    """The approval service refuses an unknown code with expired_or_unknown."""
+    from core.services import DeviceApprovalError
+    from plugins.oauth_device.runtime import runtime_of
+
+    service = DeviceApprovalService(runtime_of(host))
+    try:
+        await service.approve_external("ABCD-EFGH", subject_email="a@b.c", subject_issuer="https://idp")
+    except DeviceApprovalError as exc:
+        assert (exc.code, exc.status) == ("expired_or_unknown", 404)
+    else:
+        raise AssertionError("expected DeviceApprovalError")

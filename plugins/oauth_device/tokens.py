@@ -1,0 +1,321 @@
+"""Storage of access tokens: mint/rotate in place, compensation, revoke, expire, sessions, purge.
+
+Only the SHA-256 hex of a token is stored. One live row per (subject_email, subject_issuer,
+client_id, device_label); a re-login from the same device rotates that row in place (same id).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uuid_utils import uuid7
+
+from plugins.oauth_device.models import OAuthAccessToken
+
+TABLE = OAuthAccessToken.__table__
+ROTATION_KEY = ("subject_email", "subject_issuer", "client_id", "device_label")
+PURGE_BATCH = 500
+
+
+def to_datetime(epoch: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Predecessor:
+    """The live row's values before a rotation overwrote them (what compensation restores)."""
+
+    token_hash: str | None
+    prefix: str
+    account_id: uuid.UUID | None
+    created_at: datetime.datetime
+    last_used_at: datetime.datetime | None
+    expires_at: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Minted:
+    token_id: uuid.UUID
+    token_hash: str
+    expires_at: datetime.datetime
+    predecessor: Predecessor | None
+
+    @property
+    def rotated(self) -> bool:
+        return self.predecessor is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Whose tokens: an account (account_id set) or an external SSO identity (email + issuer)."""
+
+    email: str
+    issuer: str | None
+    account_id: uuid.UUID | None
+
+    def owns(self) -> Any:
+        if self.account_id is not None:
+            return TABLE.c.account_id == self.account_id
+        return and_(
+            TABLE.c.subject_email == self.email,
+            TABLE.c.subject_issuer == self.issuer,
+            TABLE.c.account_id.is_(None),
+        )
+
+
+def _lock_id(*parts: str) -> int:
+    """A signed 64-bit advisory-lock key for one rotation key."""
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _upsert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class TokenRepository:
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+        self.session_maker = session_maker
+
+    async def mint(
+        self,
+        *,
+        prefix: str,
+        token_hash: str,
+        subject_email: str,
+        subject_issuer: str,
+        account_id: uuid.UUID | None,
+        client_id: str,
+        device_label: str,
+        now: datetime.datetime,
+        expires_at: datetime.datetime,
+    ) -> Minted:
+        """Insert, or rotate the live row for this device in place, in one transaction."""
+        key = and_(
+            TABLE.c.subject_email == subject_email,
+            TABLE.c.subject_issuer == subject_issuer,
+            TABLE.c.client_id == client_id,
+            TABLE.c.device_label == device_label,
+            TABLE.c.revoked_at.is_(None),
+        )
+        async with self.session_maker() as session, session.begin():
+            dialect = session.bind.dialect.name
+            if dialect == "postgresql":
+                # Concurrent first logins of one device would both see "no row"; queue them instead.
+                await session.execute(
+                    select(func.pg_advisory_xact_lock(_lock_id(subject_email, subject_issuer, client_id, device_label)))
+                )
+            # A no-op write first: it locks the live row (PostgreSQL) or takes the write lock (SQLite)
+            # before we read it, so concurrent rotations queue instead of failing on a stale snapshot.
+            locked = (
+                await session.execute(
+                    update(TABLE)
+                    .where(key)
+                    .values(device_label=TABLE.c.device_label)
+                    .returning(
+                        TABLE.c.token_hash,
+                        TABLE.c.prefix,
+                        TABLE.c.account_id,
+                        TABLE.c.created_at,
+                        TABLE.c.last_used_at,
+                        TABLE.c.expires_at,
+                    )
+                )
+            ).first()
+            predecessor = Predecessor(*locked) if locked is not None else None
+            values = {
+                "prefix": prefix,
+                "token_hash": token_hash,
+                "account_id": account_id,
+                "created_at": now,
+                "last_used_at": None,
+                "expires_at": expires_at,
+            }
+            insert = _upsert(dialect)(TABLE).values(
+                id=uuid.UUID(str(uuid7())),
+                subject_email=subject_email,
+                subject_issuer=subject_issuer,
+                client_id=client_id,
+                device_label=device_label,
+                revoked_at=None,
+                **values,
+            )
+            statement = insert.on_conflict_do_update(
+                index_elements=list(ROTATION_KEY),
+                index_where=TABLE.c.revoked_at.is_(None),
+                set_=values,
+            ).returning(TABLE.c.id)
+            token_id = (await session.execute(statement)).scalar_one()
+        return Minted(token_id, token_hash, expires_at, predecessor)
+
+    async def undo_mint(self, minted: Minted) -> bool:
+        """Compensation when the approval could not be published: restore the predecessor or drop the row.
+
+        A no-op (False) when a later rotation already replaced this token.
+        """
+        async with self.session_maker() as session, session.begin():
+            mine = and_(TABLE.c.id == minted.token_id, TABLE.c.token_hash == minted.token_hash)
+            if minted.predecessor is None:
+                result = await session.execute(delete(TABLE).where(mine))
+            else:
+                before = minted.predecessor
+                result = await session.execute(
+                    update(TABLE)
+                    .where(mine)
+                    .values(
+                        token_hash=before.token_hash,
+                        prefix=before.prefix,
+                        account_id=before.account_id,
+                        created_at=before.created_at,
+                        last_used_at=before.last_used_at,
+                        expires_at=before.expires_at,
+                    )
+                )
+            return result.rowcount == 1
+
+    async def is_live(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
+        """Still the current, unrevoked, unexpired token of its row (a rotation or revoke kills it)."""
+        async with self.session_maker() as session:
+            found = await session.scalar(
+                select(TABLE.c.id).where(
+                    TABLE.c.id == token_id,
+                    TABLE.c.token_hash == token_hash,
+                    TABLE.c.revoked_at.is_(None),
+                    TABLE.c.expires_at > now,
+                )
+            )
+        return found is not None
+
+    async def find_by_hash(self, token_hash: str) -> Any:
+        """The one row read of bearer resolution (no expiry filter: the caller decides)."""
+        async with self.session_maker() as session:
+            return (
+                await session.execute(
+                    select(
+                        TABLE.c.id,
+                        TABLE.c.prefix,
+                        TABLE.c.subject_email,
+                        TABLE.c.subject_issuer,
+                        TABLE.c.account_id,
+                        TABLE.c.client_id,
+                        TABLE.c.expires_at,
+                    ).where(TABLE.c.token_hash == token_hash, TABLE.c.revoked_at.is_(None))
+                )
+            ).first()
+
+    async def revoke(self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject | None = None) -> str | None:
+        """Revoke one live row; return its old hash (to drop from the auth cache), None if nothing changed."""
+        conditions = [TABLE.c.id == token_id, TABLE.c.revoked_at.is_(None)]
+        if owner is not None:
+            conditions.append(owner.owns())
+        async with self.session_maker() as session, session.begin():
+            old_hash = await session.scalar(select(TABLE.c.token_hash).where(*conditions).with_for_update())
+            result = await session.execute(
+                update(TABLE).where(*conditions).values(revoked_at=now, token_hash=None)
+            )
+        return old_hash if result.rowcount == 1 else None
+
+    async def revoke_by_hash(self, token_hash: str, now: datetime.datetime) -> uuid.UUID | None:
+        async with self.session_maker() as session, session.begin():
+            token_id = await session.scalar(
+                update(TABLE)
+                .where(TABLE.c.token_hash == token_hash, TABLE.c.revoked_at.is_(None))
+                .values(revoked_at=now, token_hash=None)
+                .returning(TABLE.c.id)
+            )
+        return token_id
+
+    async def expire(self, token_id: uuid.UUID, now: datetime.datetime) -> bool:
+        """Hard-expire: a compare-and-set, so only one caller sees True (and audits it)."""
+        async with self.session_maker() as session, session.begin():
+            result = await session.execute(
+                update(TABLE)
+                .where(TABLE.c.id == token_id, TABLE.c.revoked_at.is_(None), TABLE.c.expires_at <= now)
+                .values(revoked_at=now, token_hash=None)
+            )
+        return result.rowcount == 1
+
+    async def owned(self, token_id: uuid.UUID, owner: Subject) -> bool:
+        """Ownership check without liveness filters (a foreign id is reported as not found)."""
+        async with self.session_maker() as session:
+            found = await session.scalar(select(TABLE.c.id).where(TABLE.c.id == token_id, owner.owns()))
+        return found is not None
+
+    async def sessions(
+        self, owner: Subject, now: datetime.datetime, *, offset: int, limit: int
+    ) -> tuple[list[Any], int]:
+        live = and_(
+            owner.owns(),
+            TABLE.c.revoked_at.is_(None),
+            TABLE.c.token_hash.is_not(None),
+            TABLE.c.expires_at > now,
+        )
+        async with self.session_maker() as session:
+            total = await session.scalar(select(func.count()).select_from(TABLE).where(live)) or 0
+            rows = (
+                await session.execute(
+                    select(
+                        TABLE.c.id,
+                        TABLE.c.prefix,
+                        TABLE.c.client_id,
+                        TABLE.c.device_label,
+                        TABLE.c.created_at,
+                        TABLE.c.last_used_at,
+                        TABLE.c.expires_at,
+                    )
+                    .where(live)
+                    .order_by(TABLE.c.created_at.desc(), TABLE.c.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return list(rows), int(total)
+
+    async def record_last_used(self, uses: Iterable[tuple[uuid.UUID, datetime.datetime]]) -> int:
+        """Batch-write ``last_used_at``; never moves it backwards."""
+        params = [{"row_id": token_id, "used_at": used_at} for token_id, used_at in uses]
+        if not params:
+            return 0
+        statement = (
+            update(TABLE)
+            .where(
+                TABLE.c.id == bindparam("row_id"),
+                or_(TABLE.c.last_used_at.is_(None), TABLE.c.last_used_at < bindparam("used_at")),
+            )
+            .values(last_used_at=bindparam("used_at"))
+        )
+        async with self.session_maker() as session, session.begin():
+            await session.execute(statement, params)
+        return len(params)
+
+    async def purge(self, cutoff: datetime.datetime, batch: int = PURGE_BATCH) -> int:
+        """Delete rows revoked, or expired, before ``cutoff``; ``batch`` rows per transaction."""
+        stale = or_(
+            TABLE.c.revoked_at < cutoff,
+            and_(TABLE.c.revoked_at.is_(None), TABLE.c.expires_at < cutoff),
+        )
+        removed = 0
+        while True:
+            async with self.session_maker() as session, session.begin():
+                ids = (await session.scalars(select(TABLE.c.id).where(stale).limit(batch))).all()
+                if not ids:
+                    return removed
+                await session.execute(delete(TABLE).where(TABLE.c.id.in_(ids)))
+            removed += len(ids)
+            if len(ids) < batch:
+                return removed

@@ -1,0 +1,57 @@
+"""``GET /openapi/v1/workspaces`` and ``/workspaces/{id}`` as difyctl and a person see them."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete
+
+from core.domain.models import Membership
+from plugins.openapi_apps.tests.conftest import token_headers
+from plugins.openapi_apps.tests.wire_schemas import WORKSPACES, assert_error, assert_valid
+from tests.support import factories
+
+NAIVE_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$")
+
+
+async def test_list_is_the_callers_workspaces_oldest_first(client, world, alice):
+    """Rows carry role, status and the current flag, in workspace creation order; others' are absent."""
+    response = await client.get("/openapi/v1/workspaces", headers=alice)
+    assert response.status_code == 200
+    body = assert_valid(WORKSPACES, response.json())
+    assert body == {
+        "workspaces": [
+            {"id": str(world.acme.id), "name": "Acme", "role": "owner", "status": "normal", "current": True},
+            {"id": str(world.shared.id), "name": "Shared", "role": "editor", "status": "normal",
+             "current": False},
+        ]
+    }
+
+
+async def test_list_is_empty_for_an_account_without_workspaces(client, host, world):
+    """An account in no workspace (any more) gets ``{"workspaces": []}`` (the CLI prints its hint)."""
+    carol = await factories.person(host, "carol@example.com", "Carol")
+    temp = await factories.workspace(host, "Temp", (carol, "owner"))  # the console needs one to sign in
+    sent = await token_headers(client, carol)
+    async with host.session() as session:
+        await session.execute(delete(Membership).where(Membership.tenant_id == temp.id))
+    response = await client.get("/openapi/v1/workspaces", headers=sent)
+    assert response.status_code == 200
+    assert assert_valid(WORKSPACES, response.json()) == {"workspaces": []}
+
+
+async def test_detail_of_a_member_workspace(client, world, alice):
+    """The detail adds a naive ISO ``created_at`` to the row."""
+    response = await client.get(f"/openapi/v1/workspaces/{world.shared.id}", headers=alice)
+    assert response.status_code == 200
+    body = response.json()
+    assert NAIVE_ISO.match(body.pop("created_at"))
+    assert body == {"id": str(world.shared.id), "name": "Shared", "role": "editor", "status": "normal",
+                    "current": False}
+
+
+async def test_detail_is_404_for_non_members_unknown_and_malformed_ids(client, world, alice):
+    """Bob's workspace, an unknown UUID and a non-UUID all answer the same 404."""
+    for ref in (world.bobs.id, "01234567-89ab-7def-8123-456789abcdef", "not-a-uuid"):
+        response = await client.get(f"/openapi/v1/workspaces/{ref}", headers=alice)
+        assert_error(response, 404, "not_found", "workspace not found")

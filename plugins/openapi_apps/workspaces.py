@@ -1,0 +1,53 @@
+"""``GET /openapi/v1/workspaces`` and ``/workspaces/{id}`` (spec §3.6, §3.7): account subjects only."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Request, get
+
+from core.auth.guards import bearer_guard, current_subject, require_membership
+from core.auth.subject import ACCOUNT, Subject
+from core.context import HostContext
+from core.http.errors import ApiError
+from plugins.openapi_apps import repository
+from plugins.openapi_apps.present import workspace_detail, workspace_row
+from plugins.openapi_apps.query import parse_uuid
+from plugins.openapi_apps.schemas import WorkspaceDetail, WorkspaceList
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "workspace not found")
+
+
+def _account_id(subject: Subject) -> uuid.UUID:
+    # The surface guard admits account subjects only, and their tokens always carry the account id.
+    assert subject.account_id is not None
+    return uuid.UUID(subject.account_id)
+
+
+class WorkspacesController(Controller):
+    path = "/openapi/v1/workspaces"
+    tags = ["workspaces"]
+    guards = [bearer_guard([ACCOUNT])]
+
+    @get("", summary="The caller's workspaces, oldest first")
+    async def list_workspaces(self, request: Request) -> WorkspaceList:
+        ctx: HostContext = request.app.state.host
+        async with ctx.session_maker() as session:
+            records = await repository.workspaces_of(session, _account_id(current_subject(request)))
+        return WorkspaceList(workspaces=[workspace_row(record) for record in records])
+
+    @get("/{workspace_id:str}", summary="One workspace the caller belongs to")
+    async def get_workspace(self, request: Request, workspace_id: str) -> WorkspaceDetail:
+        ctx: HostContext = request.app.state.host
+        subject = current_subject(request)
+        parsed = parse_uuid(workspace_id)
+        if parsed is None:
+            raise _not_found()  # a malformed id is just an id nobody is a member of
+        require_membership(subject, str(parsed))
+        async with ctx.session_maker() as session:
+            record = await repository.workspace_of(session, _account_id(subject), parsed)
+        if record is None:  # left the workspace since the token's membership snapshot was taken
+            raise _not_found()
+        return workspace_detail(record)

@@ -1,0 +1,72 @@
+"""``difyd plugins list``: what is installed, what runs, which hooks, which settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from core.cli import cli
+from tests.support.fixtures import SECRET
+from tests.support.probes import write_config
+
+
+def _config(tmp_path: Path, plugins: str) -> Path:
+    return write_config(tmp_path / "difyd.toml", f"""
+        data_dir = "{tmp_path / 'data'}"
+        secret_key = "{SECRET}"
+        [plugins]
+        {plugins}
+    """)
+
+
+def _invoke(tmp_path: Path, plugins: str, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(_config(tmp_path, plugins)), "plugins", "list", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _sections(output: str) -> dict[str, list[str]]:
+    """Group the human output by plugin: first line, then its indented lines."""
+    sections: dict[str, list[str]] = {}
+    name = ""
+    for line in output.splitlines():
+        if not line.startswith(" "):
+            name = line.split()[0]
+        sections.setdefault(name, []).append(line)
+    return sections
+
+
+def test_plugins_list_shows_name_version_state_hooks_and_settings(tmp_path):
+    """Each installed plugin is listed with its version, enabled or not, its hooks and settings schema."""
+    sections = _sections(_invoke(tmp_path, 'enabled = ["openapi_apps", "hello"]'))
+    assert {"oauth_device", "openapi_apps", "hello"} <= set(sections)
+    hello = sections["hello"]
+    assert hello[0] == "hello 1.2.0 (enabled) [difyd_hello.plugin]"
+    assert hello[1] == "  hooks: jobs, plugin_settings, requires_core, route_handlers"
+    schema = json.loads(hello[2].removeprefix("  settings: "))
+    greeting = schema["$defs"]["HelloSettings"]["properties"]["greeting"]
+    assert greeting == {"type": "string", "default": "hello"}
+    assert "(disabled)" in sections["oauth_device"][0]
+
+
+def test_plugins_list_json_and_blocked_plugins(tmp_path):
+    """--json prints the same facts as data; a blocked plugin shows as not enabled."""
+    output = _invoke(tmp_path, 'enabled = ["oauth_device", "hello"]\nblocked = ["hello"]', "--json")
+    infos = {info["name"]: info for info in json.loads(output)}
+    assert infos["hello"]["enabled"] is False
+    assert infos["hello"]["version"] == "1.2.0"
+    assert infos["hello"]["hooks"] == ["jobs", "plugin_settings", "requires_core", "route_handlers"]
+    assert "greeting" in json.dumps(infos["hello"]["settings_schema"])
+    assert infos["oauth_device"]["enabled"] is True
+    assert "plugin_settings" in infos["oauth_device"]["hooks"]
+
+
+def test_plugins_list_reports_a_bad_configuration(tmp_path):
+    """An unknown plugin name in the configuration is an error message naming it, not a traceback."""
+    result = CliRunner().invoke(
+        cli, ["--config", str(_config(tmp_path, 'enabled = ["nope"]')), "plugins", "list"]
+    )
+    assert result.exit_code == 1
+    assert "unknown plugin(s) 'nope'" in result.output

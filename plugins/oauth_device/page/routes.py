@@ -106,7 +106,7 @@ def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str) -
     return "code" if user else "signin"
 
 
-@get("/device", summary="The device-approval page", include_in_schema=False)
+@get("/device", summary="The device-approval page (HTML) where a person approves a device code")
 async def device_page(request: Request) -> Response[str]:
     ctx: HostContext = request.app.state.host
     query = request.query_params
@@ -133,7 +133,7 @@ def page_route_handlers() -> list[Any]:
     static = create_static_files_router(
         path=STATIC_PATH,
         directories=[STATIC_DIR],
-        include_in_schema=False,
+        include_in_schema=True,
         name="device_static",
     )
     return [device_page, static]

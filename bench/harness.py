@@ -39,6 +39,13 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PRIVATE_REDIS_PORT = 5179
 SERVER_PORTS = (5171, 5172, 5173, 5174, 5175, 5176, 5177, 5178)
 
+# The repository first on the path: the benchmark reads the tree it sits in, even if the editable
+# install is being rebuilt meanwhile.
+SOURCE_PATHS = (str(REPO), str(REPO / "examples" / "hello_plugin"))
+for _path in reversed(SOURCE_PATHS):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
 # Knobs (environment): every run is bounded; the defaults keep `make bench` well under 10 minutes.
 DURATION = float(os.environ.get("BENCH_DURATION", "10"))  # seconds per wrk run
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
@@ -137,7 +144,7 @@ class Server:
             stderr=subprocess.STDOUT,
             cwd=REPO,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=child_env(),
         )
         handle.close()
         deadline = started + timeout
@@ -187,6 +194,10 @@ class Server:
             return set(json.loads(http_get(self.base + "/schema/openapi.json")).get("paths", {}))
         except (OSError, ValueError):
             return set()
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(SOURCE_PATHS)}
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:
@@ -312,6 +323,7 @@ class Stack:
     def migrate(self, config: Path) -> None:
         result = subprocess.run(
             [str(DIFYD), "--config", str(config), "database", "upgrade"],
+            env=child_env(),
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -20,12 +20,15 @@ TIMEOUT_S = 480  # per script; the defaults finish in well under that
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default=",".join(SCRIPTS), help="comma-separated subset of: core,device,apps")
+    parser.add_argument(
+        "--only", default=",".join(SCRIPTS), help="comma-separated subset of: core,device,apps"
+    )
     names = [name.strip() for name in parser.parse_args().only.split(",") if name.strip()]
     started = time.perf_counter()
     outcomes: dict[str, str] = {}
     for name in names:
         script = HERE / SCRIPTS[name]
+        (HERE / "results" / f"{name}.json").unlink(missing_ok=True)  # no stale figures in the summary
         began = time.perf_counter()
         try:
             code = subprocess.run([sys.executable, str(script)], timeout=TIMEOUT_S, check=False).returncode
@@ -40,7 +43,8 @@ def main() -> int:
         if results.exists():
             for figure in json.loads(results.read_text())["figures"]:
                 if figure["passed"] is False:
-                    print(f"          FAIL {figure['name'].strip()}: {figure['value']} (target {figure['target']})")
+                    value = figure["value"] if figure["ratio"] is None else f"ratio {figure['ratio']:.2f}"
+                    print(f"          FAIL {figure['name'].strip()}: {value} (target {figure['target']})")
     print(f"  total {time.perf_counter() - started:.0f} s; results in bench/results/*.json")
     return 0 if all(outcome.startswith("all") for outcome in outcomes.values()) else 1
 

@@ -172,6 +172,8 @@ def plugins_list(state: CliState, as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
         schema = json.dumps(info.settings_schema, sort_keys=True) if info.settings_schema else "-"
         click.echo(f"  settings: {schema}")
+        if info.error:
+            click.echo(f"  error: {info.error}")
 
 
 def _register_admin_and_plugin_commands() -> None:

@@ -35,6 +35,7 @@ class PluginInfo:
     enabled: bool
     hooks: tuple[str, ...] = ()
     settings_schema: dict[str, Any] | None = None
+    error: str | None = None  # why the plugin could not be imported (listed anyway, to be fixed)
 
 
 @dataclass
@@ -196,7 +197,12 @@ def describe_plugins(loaded: LoadedPlugins) -> list[PluginInfo]:
     """Every installed plugin, enabled (registered) or not, with its hooks and settings JSON Schema."""
     infos = []
     for name, entry_point in sorted(loaded.installed.items()):
-        module = _load_entry_point(name, entry_point)
+        try:
+            module = _load_entry_point(name, entry_point)
+        except SettingsError as exc:
+            version = entry_point.dist.version if entry_point.dist else "unknown"
+            infos.append(PluginInfo(name, version, entry_point.value, enabled=False, error=str(exc)))
+            continue
         hooks = tuple(
             sorted(
                 attr

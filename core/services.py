@@ -51,4 +51,4 @@ class DeviceApprovals(Protocol):
     async def approve_external(
         self, user_code: str, *, subject_email: str, subject_issuer: str, approver_ip: str | None = None
     ) -> ApprovalOutcome:
-        """Mint a ``dfoe_`` token for an external SSO subject and approve the code, or raise DeviceApprovalError."""
+        """Mint a ``dfoe_`` token for an SSO subject and approve the code, or raise DeviceApprovalError."""

@@ -186,7 +186,9 @@ class DeviceApprovalService:
         except Exception:
             await self._undo(minted)
             raise
-        approved = msgspec.structs.replace(current.state, status=APPROVED, token_id=marker, poll_payload=payload)
+        approved = msgspec.structs.replace(
+            current.state, status=APPROVED, token_id=marker, poll_payload=payload
+        )
         try:
             published = await self.runtime.store.transition(current, approved, APPROVED_MIN_TTL)
         except Exception as exc:
@@ -209,7 +211,9 @@ class DeviceApprovalService:
         try:
             undone = await self.runtime.tokens.undo_mint(minted)
         except Exception as exc:
-            log.error("approval_compensation_failed", token_id=str(minted.token_id), error_type=type(exc).__name__)
+            log.error(
+                "approval_compensation_failed", token_id=str(minted.token_id), error_type=type(exc).__name__
+            )
             return
         await forget_token(self.state, minted.token_hash)
         if undone:
@@ -235,7 +239,9 @@ class DeviceApprovalService:
                     "subject_email": subject.email,
                     "account_id": str(subject.account_id) if subject.account_id else None,
                     "tenant_id": str(subject.preferred_workspace) if subject.preferred_workspace else None,
-                    "scopes": ["full"] if subject.account_id else ["apps:run", "apps:read:permitted-external"],
+                    "scopes": ["full"]
+                    if subject.account_id
+                    else ["apps:run", "apps:read:permitted-external"],
                     "expires_at": minted.expires_at.isoformat(),
                 },
             )

@@ -115,7 +115,9 @@ class DeviceCodeStore:
 
     async def touch_poll(self, device_code: str, now: float) -> float | None:
         """Record this poll and return the previous one's time, in one round trip."""
-        previous = await self.state.exchange(last_poll_key(device_code), repr(now).encode(), ttl=DEVICE_CODE_TTL)
+        previous = await self.state.exchange(
+            last_poll_key(device_code), repr(now).encode(), ttl=DEVICE_CODE_TTL
+        )
         if previous is None:
             return None
         try:

@@ -35,7 +35,9 @@ class DeviceFlow:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    async def start(self, *, client_id: str, device_label: str, ip: str, verification_base: str) -> dict[str, Any]:
+    async def start(
+        self, *, client_id: str, device_label: str, ip: str, verification_base: str
+    ) -> dict[str, Any]:
         runtime = self.runtime
         device_code = new_device_code()
         user_code = await runtime.store.claim_user_code(new_user_code, device_code)
@@ -90,7 +92,9 @@ class DeviceFlow:
             log.error("approved_state_without_token")
             raise poll_error("expired_token")
         token_id = parse_uuid(str(payload.get("token_id", "")))
-        if token_id is None or not await runtime.tokens.is_live(token_id, hash_token(token), runtime.now_dt()):
+        if token_id is None or not await runtime.tokens.is_live(
+            token_id, hash_token(token), runtime.now_dt()
+        ):
             # Revoked (or rotated away) between approval and this poll.
             raise poll_error("access_denied")
         if state.created_ip and ip != state.created_ip:
@@ -110,8 +114,16 @@ class DeviceFlow:
             return {"valid": False, "expires_in_remaining": 0, "client_id": None, "device_label": None}, False
         state = loaded.state
         if state.status != PENDING:
-            return {"valid": False, "expires_in_remaining": 0, "client_id": state.client_id,
-                    "device_label": None}, True
+            return {
+                "valid": False,
+                "expires_in_remaining": 0,
+                "client_id": state.client_id,
+                "device_label": None,
+            }, True
         remaining = max(int(state.expires_at - self.runtime.now()), 0)
-        return {"valid": True, "expires_in_remaining": remaining, "client_id": state.client_id,
-                "device_label": state.device_label}, True
+        return {
+            "valid": True,
+            "expires_in_remaining": remaining,
+            "client_id": state.client_id,
+            "device_label": state.device_label,
+        }, True

@@ -118,7 +118,11 @@ class TokenRepository:
             if dialect == "postgresql":
                 # Concurrent first logins of one device would both see "no row"; queue them instead.
                 await session.execute(
-                    select(func.pg_advisory_xact_lock(_lock_id(subject_email, subject_issuer, client_id, device_label)))
+                    select(
+                        func.pg_advisory_xact_lock(
+                            _lock_id(subject_email, subject_issuer, client_id, device_label)
+                        )
+                    )
                 )
             # A no-op write first: it locks the live row (PostgreSQL) or takes the write lock (SQLite)
             # before we read it, so concurrent rotations queue instead of failing on a stale snapshot.
@@ -218,7 +222,9 @@ class TokenRepository:
                 )
             ).first()
 
-    async def revoke(self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject | None = None) -> str | None:
+    async def revoke(
+        self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject | None = None
+    ) -> str | None:
         """Revoke one live row; return its old hash (to drop from the auth cache), None if nothing changed."""
         conditions = [TABLE.c.id == token_id, TABLE.c.revoked_at.is_(None)]
         if owner is not None:

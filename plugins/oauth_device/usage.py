@@ -69,5 +69,7 @@ async def flush_uses(state: StateStore, repository: TokenRepository, now: float)
                 latest[token_id] = used
         await state.delete(_count_key(minute), *keys)
     await state.set(CURSOR_KEY, str(current).encode(), ttl=QUEUE_TTL * 24)
-    uses = [(token_id, datetime.datetime.fromtimestamp(used, datetime.UTC)) for token_id, used in latest.items()]
+    uses = [
+        (token_id, datetime.datetime.fromtimestamp(used, datetime.UTC)) for token_id, used in latest.items()
+    ]
     return await repository.record_last_used(uses)

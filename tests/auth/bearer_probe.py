@@ -8,7 +8,6 @@ counter and a system feature.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 import uuid
@@ -38,6 +37,7 @@ from core.hookspecs import hookimpl
 from core.http.metrics import counter
 from core.http.pagination import MAX_PAGE_LIMIT, Page
 from tests.support.fixtures import _truncate as truncate_tables
+from tests.support.fixtures import serve
 from tests.support.probes import probe_host
 
 log = structlog.get_logger("difyd.probe")
@@ -207,30 +207,6 @@ class Running:
     def use_clock(self, clock: Callable[[], float]) -> None:
         """Swap the app's bearer pipeline for one that reads this clock (expiry without waiting)."""
         self.app.state.bearer = BearerPipeline(self.ctx, clock=clock)
-
-
-@asynccontextmanager
-async def serve(app: Litestar, base_url: str = "http://testserver.local") -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan and an httpx client on the test's own event loop.
-
-    Litestar's AsyncTestClient runs the app on a second loop in a thread; asyncpg and Redis
-    connections opened by the test (factories, assertions) then end up shared across loops.
-    """
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    lifespan = asyncio.create_task(app(scope, inbox.get, outbox.put))  # type: ignore[arg-type]
-    await inbox.put({"type": "lifespan.startup"})
-    started = await outbox.get()
-    assert started["type"] == "lifespan.startup.complete", started
-    try:
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
-            yield client
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        await outbox.get()
-        await lifespan
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from core.cli import cli
 from tests.support.fixtures import SECRET
-from tests.support.probes import write_config
+from tests.support.probes import install_plugin_package, write_config
 
 
 def _config(tmp_path: Path, plugins: str) -> Path:
@@ -70,3 +70,14 @@ def test_plugins_list_reports_a_bad_configuration(tmp_path):
     )
     assert result.exit_code == 1
     assert "unknown plugin(s) 'nope'" in result.output
+
+
+def test_plugins_list_shows_a_broken_disabled_plugin_with_its_error(tmp_path, monkeypatch):
+    """An installed plugin that fails to import is listed with the error instead of breaking the list."""
+    root = install_plugin_package(tmp_path / "site", "broken", "import no_such_dependency\n", version="0.4.0")
+    monkeypatch.syspath_prepend(str(root))
+    sections = _sections(_invoke(tmp_path, 'enabled = ["openapi_apps"]'))
+    broken = sections["broken"]
+    assert broken[0] == "broken 0.4.0 (disabled) [probe_broken_plugin]"
+    assert "No module named 'no_such_dependency'" in broken[-1] and broken[-1].startswith("  error: ")
+    assert "(enabled)" in sections["openapi_apps"][0]

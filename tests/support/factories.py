@@ -26,7 +26,9 @@ class Person:
         return str(self.account.id)
 
 
-async def person(host: HostContext, email: str = "alice@example.com", name: str = "Alice", **kw: Any) -> Person:
+async def person(
+    host: HostContext, email: str = "alice@example.com", name: str = "Alice", **kw: Any
+) -> Person:
     async with host.session() as session:
         account = await services.create_account(session, email, name, kw.pop("password", PASSWORD), **kw)
     return Person(account)

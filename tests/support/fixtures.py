@@ -138,7 +138,13 @@ def app(host: HostContext) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, on the test's own event loop.
+    async with serve(app) as test_client:
+        yield test_client
+
+
+@asynccontextmanager
+async def serve(app: Litestar, base_url: str = "http://testserver.local") -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and an httpx client in-process, on the test's own event loop.
 
     Not litestar's AsyncTestClient: that runs the app on a second loop in a thread, so pooled
     asyncpg/Redis connections made by the test (seeding through ``host``) would cross loops, and
@@ -146,7 +152,8 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as test_client:
+            test_client.app = app  # type: ignore[attr-defined]  # helpers reach the host through it
             yield test_client
 
 

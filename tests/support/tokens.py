@@ -45,8 +45,9 @@ async def start_device_code(
 
 
 async def approve(client: Any, csrf: str, user_code: str) -> None:
-    response = await client.post(f"{DEVICE}/approve", json={"user_code": user_code},
-                                 headers={"X-CSRF-Token": csrf})
+    response = await client.post(
+        f"{DEVICE}/approve", json={"user_code": user_code}, headers={"X-CSRF-Token": csrf}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -63,7 +64,10 @@ async def device_login(
     client_id: str = "difyctl",
     label: str = "difyctl on test-host",
 ) -> dict[str, Any]:
-    """Run the real flow over HTTP and return the poll payload (with ``token``)."""
+    """Run the real flow over HTTP and return the poll payload (with ``token``).
+
+    The person needs a workspace (an account without one cannot approve: 401, as in Dify).
+    """
     started = await start_device_code(client, client_id=client_id, label=label)
     csrf = await console_login(client, person)
     approve_response = None
@@ -71,7 +75,10 @@ async def device_login(
         approve_response = await client.post(
             f"{DEVICE}/approve", json={"user_code": started["user_code"]}, headers={"X-CSRF-Token": csrf}
         )
-        if approve_response.status_code != 409 or approve_response.json().get("error") != "approve_in_progress":
+        if (
+            approve_response.status_code != 409
+            or approve_response.json().get("error") != "approve_in_progress"
+        ):
             break
         await asyncio.sleep(0.05)
     assert approve_response is not None and approve_response.status_code == 200, approve_response.text

@@ -49,7 +49,12 @@ async def _revoked(ctx: HostContext, subject: Subject, token_id: str, reason: st
     await ctx.audit(
         AuditEvent(
             "oauth.token_revoked",
-            {"token_id": token_id, "subject_type": subject.kind, "revoked_by": subject.token_id, "reason": reason},
+            {
+                "token_id": token_id,
+                "subject_type": subject.kind,
+                "revoked_by": subject.token_id,
+                "reason": reason,
+            },
         )
     )
 
@@ -99,8 +104,10 @@ class AccountController(Controller):
                 422,
                 f"unknown query parameter(s): {', '.join(unknown)}",
                 code="invalid_param",
-                details=[ErrorDetail(loc=["query", name], type="extra_forbidden", msg="unknown parameter")
-                         for name in unknown],
+                details=[
+                    ErrorDetail(loc=["query", name], type="extra_forbidden", msg="unknown parameter")
+                    for name in unknown
+                ],
             )
         runtime = runtime_of(request.app.state.host)
         rows, total = await runtime.tokens.sessions(

@@ -55,7 +55,10 @@ class DeviceController(Controller):
         if client_id not in runtime.settings.client_ids:
             raise OAuthError(400, "unsupported_client")
         return await DeviceFlow(runtime).start(
-            client_id=client_id, device_label=device_label, ip=ip, verification_base=verification_base(request)
+            client_id=client_id,
+            device_label=device_label,
+            ip=ip,
+            verification_base=verification_base(request),
         )
 
     @post("/token", summary="Poll for the token (RFC 8628 §3.4)", status_code=200)
@@ -80,8 +83,12 @@ class DeviceController(Controller):
             await misses.miss(ip)
         return body
 
-    @post("/approve", guards=[console_session_guard], summary="Approve a device code (mints dfoa_)",
-          status_code=200)
+    @post(
+        "/approve",
+        guards=[console_session_guard],
+        summary="Approve a device code (mints dfoa_)",
+        status_code=200,
+    )
     async def approve(self, request: Request) -> dict[str, str]:
         user, user_code = await _decision_preamble(request, APPROVE_PER_ACCOUNT)
         service = DeviceApprovalService(runtime_of(_host(request)))

@@ -24,7 +24,12 @@ def issuer_of(request: Request) -> str:
     return (host.settings.console_api_url.strip() or str(request.base_url)).rstrip("/")
 
 
-@post("/openapi/v1/oauth/revoke", summary="Revoke a token (RFC 7009)", status_code=200, tags=["oauth device flow"])
+@post(
+    "/openapi/v1/oauth/revoke",
+    summary="Revoke a token (RFC 7009)",
+    status_code=200,
+    tags=["oauth device flow"],
+)
 async def revoke_token(request: Request) -> Response[None]:
     """Always 200 for a well-formed request, whether or not the token existed (§2.2 of RFC 7009)."""
     ctx: HostContext = request.app.state.host
@@ -39,12 +44,17 @@ async def revoke_token(request: Request) -> Response[None]:
         token_id = await runtime.tokens.revoke_by_hash(token_hash, runtime.now_dt())
         await forget_token(ctx.state, token_hash)
         if token_id is not None:
-            await ctx.audit(AuditEvent("oauth.token_revoked", {"token_id": str(token_id), "reason": "rfc7009"}))
+            await ctx.audit(
+                AuditEvent("oauth.token_revoked", {"token_id": str(token_id), "reason": "rfc7009"})
+            )
     return Response(None, status_code=200)
 
 
-@get("/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)",
-     tags=["oauth device flow"])
+@get(
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (RFC 8414)",
+    tags=["oauth device flow"],
+)
 async def authorization_server_metadata(request: Request) -> dict[str, Any]:
     issuer = issuer_of(request)
     base = f"{issuer}/openapi/v1/oauth"

@@ -84,7 +84,9 @@ async def pending_code(client: Any, person: Any, **kw: Any) -> tuple[dict[str, A
 
 
 async def decide(client: Any, csrf: str, user_code: str, action: str = "approve") -> Any:
-    return await client.post(f"{DEVICE}/{action}", json={"user_code": user_code}, headers={"X-CSRF-Token": csrf})
+    return await client.post(
+        f"{DEVICE}/{action}", json={"user_code": user_code}, headers={"X-CSRF-Token": csrf}
+    )
 
 
 __all__ = ["DEVICE", "poll"]

@@ -41,8 +41,11 @@ async def test_account_identity_for_an_external_token(client, host):
     response = await client.get(ACCOUNT, headers=bearer(token))
     assert response.status_code == 200
     assert response.json() == {
-        "subject_type": "external_sso", "subject_email": "sso@partner.com",
-        "subject_issuer": "https://idp.partner.com", "account": None, "workspaces": [],
+        "subject_type": "external_sso",
+        "subject_email": "sso@partner.com",
+        "subject_issuer": "https://idp.partner.com",
+        "account": None,
+        "workspaces": [],
         "default_workspace_id": None,
     }
 
@@ -58,9 +61,13 @@ async def test_sessions_envelope_newest_first(client, host):
     assert (body["page"], body["limit"], body["total"], body["has_more"]) == (1, 100, 2, False)
     assert [row["id"] for row in body["data"]] == [second["token_id"], first["token_id"]]
     row = body["data"][0]
-    assert row["prefix"] == "dfoa_" and row["client_id"] == "difyctl" and row["device_label"] == "difyctl on two"
+    assert (
+        row["prefix"] == "dfoa_" and row["client_id"] == "difyctl" and row["device_label"] == "difyctl on two"
+    )
     assert row["created_at"].endswith("Z") and row["expires_at"].endswith("Z") and row["last_used_at"] is None
-    paged = (await client.get(SESSIONS, params={"page": 2, "limit": 1}, headers=bearer(second["token"]))).json()
+    paged = (
+        await client.get(SESSIONS, params={"page": 2, "limit": 1}, headers=bearer(second["token"]))
+    ).json()
     assert [r["id"] for r in paged["data"]] == [first["token_id"]] and paged["has_more"] is False
     first_page = (await client.get(SESSIONS, params={"limit": 1}, headers=bearer(second["token"]))).json()
     assert first_page["has_more"] is True
@@ -70,7 +77,9 @@ async def test_sessions_hide_revoked_and_expired(client, host):
     """Revoked and expired rows are not listed."""
     alice, _, first = await _login(client, host, label="a")
     second = await device_login(client, alice, label="b")
-    await set_row(host, first["token_id"], expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(1))
+    await set_row(
+        host, first["token_id"], expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(1)
+    )
     body = (await client.get(SESSIONS, headers=bearer(second["token"]))).json()
     assert [row["id"] for row in body["data"]] == [second["token_id"]]
 
@@ -133,14 +142,19 @@ async def test_revoke_someone_elses_session_is_404(client, host):
     """Another subject's session id answers 404 "session not found" and stays live."""
     _, _, alice_login = await _login(client, host)
     _, _, bob_login = await _login(client, host, "bob@example.com", "Bob")
-    response = await client.delete(f"{SESSIONS}/{alice_login['token_id']}", headers=bearer(bob_login["token"]))
+    response = await client.delete(
+        f"{SESSIONS}/{alice_login['token_id']}", headers=bearer(bob_login["token"])
+    )
     assert response.status_code == 404
     assert response.json()["message"] == "session not found"
     assert (await client.get(ACCOUNT, headers=bearer(alice_login["token"]))).status_code == 200
     ext_token, ext_id = await insert_external_token(host)
-    assert (await client.delete(f"{SESSIONS}/{ext_id}", headers=bearer(alice_login["token"]))).status_code == 404
-    assert (await client.delete(f"{SESSIONS}/{alice_login['token_id']}",
-                                headers=bearer(ext_token))).status_code == 404
+    assert (
+        await client.delete(f"{SESSIONS}/{ext_id}", headers=bearer(alice_login["token"]))
+    ).status_code == 404
+    assert (
+        await client.delete(f"{SESSIONS}/{alice_login['token_id']}", headers=bearer(ext_token))
+    ).status_code == 404
 
 
 @pytest.mark.parametrize("session_id", ["not-a-uuid", "123", str(uuid.uuid4())])
@@ -153,6 +167,7 @@ async def test_revoke_unknown_or_malformed_id_is_404(client, host, session_id):
 
 
 # §4.2 bearer errors on the /account surface.
+
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}])
 async def test_missing_bearer_is_401(client, headers):
@@ -182,7 +197,9 @@ async def test_expired_token_is_hard_expired_once(client, host):
     """An expired token answers 401 token_expired; its row is revoked and audited exactly once."""
     recorder = record_audit(host)
     _, _, login = await _login(client, host)
-    await set_row(host, login["token_id"], expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(1))
+    await set_row(
+        host, login["token_id"], expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(1)
+    )
     for _ in range(3):
         response = await client.get(ACCOUNT, headers=bearer(login["token"]))
         assert response.status_code == 401
@@ -216,8 +233,9 @@ async def test_bearer_disabled_is_503(make_settings):
 
     ctx = build_context(make_settings(**{"bearer.enabled": False}))
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx=ctx)),
-                                     base_url="http://testserver.local") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(ctx=ctx)), base_url="http://testserver.local"
+        ) as http:
             response = await http.get(ACCOUNT, headers=bearer("dfoa_" + "A" * 43))
         assert response.status_code == 503
         assert response.json()["message"].startswith("bearer_auth_disabled")

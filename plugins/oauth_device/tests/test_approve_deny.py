@@ -34,8 +34,9 @@ async def test_missing_or_wrong_csrf_is_401(client, host, action):
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
     for headers in ({}, {"X-CSRF-Token": csrf + "x"}):
-        response = await client.post(f"{DEVICE}/{action}", json={"user_code": started["user_code"]},
-                                     headers=headers)
+        response = await client.post(
+            f"{DEVICE}/{action}", json={"user_code": started["user_code"]}, headers=headers
+        )
         assert response.status_code == 401
         assert response.json()["message"] == "CSRF token is missing or invalid."
     assert (await poll(client, started["device_code"])).json() == {"error": "authorization_pending"}
@@ -89,8 +90,9 @@ async def test_bearer_disabled_is_503(make_settings, action):
     ctx = build_context(make_settings(**{"bearer.enabled": False}))
     try:
         alice = await _member(ctx)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx=ctx)),
-                                     base_url="http://testserver.local") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(ctx=ctx)), base_url="http://testserver.local"
+        ) as http:
             started = await start_device_code(http)
             csrf = await console_login(http, alice)
             response = await decide(http, csrf, started["user_code"], action)
@@ -110,7 +112,7 @@ async def test_rate_limit_is_ten_per_hour_per_account(client, host, action):
     """The 11th decision in an hour by one account answers 429; the other action has its own bucket."""
     alice = await _member(host)
     _, csrf = await pending_code(client, alice)
-    for index in range(10):
+    for _index in range(10):
         await client.post(f"{DEVICE}/{action}", json={}, headers={"X-CSRF-Token": csrf})
     response = await decide(client, csrf, "ABCD-EFGH", action)
     assert response.status_code == 429
@@ -153,7 +155,9 @@ async def test_approve_in_progress_when_the_guard_is_held(client, host):
     """While another approval holds the device's guard, approve answers 409 approve_in_progress."""
     alice = await _member(host)
     started, csrf = await pending_code(client, alice, label="difyctl on busy")
-    await host.state.set(guard_key(alice.email, ACCOUNT_ISSUER, "difyctl", "difyctl on busy"), b"other", ttl=60)
+    await host.state.set(
+        guard_key(alice.email, ACCOUNT_ISSUER, "difyctl", "difyctl on busy"), b"other", ttl=60
+    )
     response = await decide(client, csrf, started["user_code"])
     assert response.status_code == 409
     assert response.json() == {"error": "approve_in_progress"}

@@ -24,8 +24,14 @@ from playwright.async_api import Browser, Locator, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PORT = 5141
 LOCKOUT_PORT = 5142
@@ -57,8 +63,9 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        result = subprocess.run([*_difyd(), "--config", str(self.config), *args],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [*_difyd(), "--config", str(self.config), *args], capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
@@ -92,7 +99,9 @@ def _start_server(folder: Path, port: int) -> Server:
     with log.open("wb") as out:
         process = server.process = subprocess.Popen(
             [*_difyd(), "--config", str(config), "run", "--port", str(port), "--no-migrate"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
@@ -149,8 +158,11 @@ async def page(browser: Browser, artifacts_dir: Path) -> AsyncIterator[Page]:
 
 async def start_device_code(base: str) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=base) as http:
-        response = await http.post(f"{DEVICE_API}/code", json={"client_id": "difyctl", "device_label": LABEL},
-                                   headers={"User-Agent": "difyctl/0.1.0-rc.1 (linux; x64; rc)"})
+        response = await http.post(
+            f"{DEVICE_API}/code",
+            json={"client_id": "difyctl", "device_label": LABEL},
+            headers={"User-Agent": "difyctl/0.1.0-rc.1 (linux; x64; rc)"},
+        )
     assert response.status_code == 200, response.text
     grant = response.json()
     assert grant["verification_uri"] == f"{base}/device"
@@ -323,8 +335,9 @@ async def test_too_many_wrong_codes_show_the_lockout_view(
         await sign_in(tab)
         for _ in range(20):
             await enter_code(tab, "bcdfghjk")
-            outcome = tab.locator('[data-view="error-invalid"]:not([hidden]), '
-                                  '[data-view="error-rate-limited"]:not([hidden])')
+            outcome = tab.locator(
+                '[data-view="error-invalid"]:not([hidden]), [data-view="error-rate-limited"]:not([hidden])'
+            )
             await outcome.wait_for(state="visible")
             if await view(tab, "error-rate-limited").is_visible():
                 break

@@ -101,8 +101,19 @@ async def test_user_code_query_is_escaped(client: AsyncTestClient) -> None:
 async def test_every_state_has_a_view(client: AsyncTestClient) -> None:
     """The page carries a labelled view for each outcome the script can reach, all hidden at first."""
     html = (await client.get("/device")).text
-    for name in ("confirm", "approved", "denied", "error-invalid", "error-used", "error-rate-limited",
-                 "error-busy", "error-state-lost", "error-outcome-unknown", "error-failed", "error-sso"):
+    for name in (
+        "confirm",
+        "approved",
+        "denied",
+        "error-invalid",
+        "error-used",
+        "error-rate-limited",
+        "error-busy",
+        "error-state-lost",
+        "error-outcome-unknown",
+        "error-failed",
+        "error-sso",
+    ):
         tag = view_tag(html, name)
         assert " hidden" in tag
         assert f'aria-labelledby="{name}-title"' in tag

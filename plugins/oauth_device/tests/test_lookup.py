@@ -28,7 +28,12 @@ async def test_unknown_code_is_invalid_without_client(client):
     """An unknown code answers 200 valid:false, 0 s, client_id null."""
     response = await client.get(LOOKUP, params={"user_code": "ABCD-EFGH"})
     assert response.status_code == 200
-    assert response.json() == {"valid": False, "expires_in_remaining": 0, "client_id": None, "device_label": None}
+    assert response.json() == {
+        "valid": False,
+        "expires_in_remaining": 0,
+        "client_id": None,
+        "device_label": None,
+    }
 
 
 async def test_resolved_code_is_invalid_with_client(client, host):
@@ -68,7 +73,9 @@ async def test_rate_limit_is_sixty_per_five_minutes(client):
     assert response.status_code == 429
     assert response.json()["code"] == "too_many_requests"
     # device/code has its own bucket: still open.
-    assert (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).status_code == 200
+    assert (
+        await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})
+    ).status_code == 200
 
 
 async def test_ten_wrong_codes_lock_the_ip_out(client):

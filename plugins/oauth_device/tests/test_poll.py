@@ -24,7 +24,11 @@ async def _approved(client, host):
 
 async def test_missing_fields_are_bad_request(client):
     """A poll without device_code or client_id, or with non-strings, answers 400 bad_request (E2)."""
-    for body in ({"client_id": "difyctl"}, {"device_code": "dc_x"}, {"device_code": 5, "client_id": "difyctl"}):
+    for body in (
+        {"client_id": "difyctl"},
+        {"device_code": "dc_x"},
+        {"device_code": 5, "client_id": "difyctl"},
+    ):
         response = await client.post(TOKEN, json=body)
         assert response.status_code == 400
         assert response.json()["code"] == "bad_request"
@@ -73,19 +77,34 @@ async def test_pending_poll_costs_two_state_calls(client, host):
     calls = []
     state = host.state
     originals = {}
-    for name in ("get", "get_many", "set", "exchange", "compare_and_delete", "delete", "ttl", "set_if_absent",
-                 "compare_and_set", "consume", "incr", "hit_window"):
+    for name in (
+        "get",
+        "get_many",
+        "set",
+        "exchange",
+        "compare_and_delete",
+        "delete",
+        "ttl",
+        "set_if_absent",
+        "compare_and_set",
+        "consume",
+        "incr",
+        "hit_window",
+    ):
         originals[name] = getattr(state, name)
 
         def wrap(name=name):
             async def counted(*args, **kwargs):
                 calls.append(name)
                 return await originals[name](*args, **kwargs)
+
             return counted
 
         setattr(state, name, wrap())
     try:
-        response = await client.post(TOKEN, json={"device_code": started["device_code"], "client_id": "difyctl"})
+        response = await client.post(
+            TOKEN, json={"device_code": started["device_code"], "client_id": "difyctl"}
+        )
     finally:
         for name, original in originals.items():
             setattr(state, name, original)
@@ -137,7 +156,8 @@ async def test_default_workspace_prefers_the_approvers_active_tenant(client, hos
 
     async with host.session() as session:
         await session.execute(
-            update(Membership).values(current=Membership.tenant_id == second.id)
+            update(Membership)
+            .values(current=Membership.tenant_id == second.id)
             .where(Membership.account_id == alice.account.id)
         )
     started, csrf = await pending_code(client, alice)
@@ -152,8 +172,13 @@ async def test_approved_without_token_is_expired_token(client, host):
     started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
     key = device_key(started["device_code"])
     state = decode_state(await host.state.get(key))
-    broken = DeviceCodeState(**{**{f: getattr(state, f) for f in state.__struct_fields__},
-                                "status": "approved", "poll_payload": {"token_id": "x"}})
+    broken = DeviceCodeState(
+        **{
+            **{f: getattr(state, f) for f in state.__struct_fields__},
+            "status": "approved",
+            "poll_payload": {"token_id": "x"},
+        }
+    )
     await host.state.set(key, encode_state(broken), ttl=900)
     assert (await poll(client, started["device_code"])).json() == {"error": "expired_token"}
 
@@ -168,8 +193,9 @@ async def test_revoked_between_approve_and_poll_is_access_denied(client, host):
     """If the minted row is revoked before the poll, the poll answers access_denied, not a dead token."""
     _, _, started = await _approved(client, host)
     state = decode_state(await host.state.get(device_key(started["device_code"])))
-    await set_row(host, state.poll_payload["token_id"], revoked_at=datetime.datetime.now(datetime.UTC),
-                  token_hash=None)
+    await set_row(
+        host, state.poll_payload["token_id"], revoked_at=datetime.datetime.now(datetime.UTC), token_hash=None
+    )
     assert (await poll(client, started["device_code"])).json() == {"error": "access_denied"}
 
 
@@ -179,12 +205,16 @@ async def test_cross_ip_poll_is_audited_not_blocked(client, host):
     _, _, started = await _approved(client, host)
     key = device_key(started["device_code"])
     state = decode_state(await host.state.get(key))
-    moved = DeviceCodeState(**{**{f: getattr(state, f) for f in state.__struct_fields__}, "created_ip": "10.9.8.7"})
+    moved = DeviceCodeState(
+        **{**{f: getattr(state, f) for f in state.__struct_fields__}, "created_ip": "10.9.8.7"}
+    )
     await host.state.set(key, encode_state(moved), ttl=900)
     response = await poll(client, started["device_code"])
     assert response.status_code == 200
     events = recorder.named("oauth.device_code_cross_ip_poll")
-    assert events == [{"token_id": response.json()["token_id"], "creation_ip": "10.9.8.7", "poll_ip": "127.0.0.1"}]
+    assert events == [
+        {"token_id": response.json()["token_id"], "creation_ip": "10.9.8.7", "poll_ip": "127.0.0.1"}
+    ]
     assert all(response.json()["token"] not in str(e.fields) for e in recorder.events)
     assert all(hash_token(response.json()["token"]) not in str(e.fields) for e in recorder.events)
 

@@ -98,7 +98,9 @@ async def test_two_accounts_approving_one_code_leave_one_live_token(client, host
     import httpx
 
     app = client.app
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as other:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+    ) as other:
         csrf_a = await console_login(client, alice)
         csrf_b = await console_login(other, bob)
         first, second = await asyncio.gather(
@@ -119,7 +121,10 @@ async def test_same_account_approving_twice_at_once(client, host):
     responses = await asyncio.gather(*(decide(client, csrf, started["user_code"]) for _ in range(5)))
     assert [r.status_code for r in responses].count(200) == 1
     assert {r.json()["error"] for r in responses if r.status_code != 200} <= {
-        "approve_in_progress", "already_resolved", "state_lost"}
+        "approve_in_progress",
+        "already_resolved",
+        "state_lost",
+    }
     assert len(await live_rows(host)) == 1
 
 
@@ -216,8 +221,14 @@ async def test_concurrent_rotations_keep_one_live_row(host):
 
     async def rotate(index):
         return await repo.mint(
-            prefix="dfoa_", token_hash=f"{index:064x}", subject_email=alice.email, subject_issuer="dify:account",
-            account_id=alice.account.id, client_id="difyctl", device_label="one box", now=now,
+            prefix="dfoa_",
+            token_hash=f"{index:064x}",
+            subject_email=alice.email,
+            subject_issuer="dify:account",
+            account_id=alice.account.id,
+            client_id="difyctl",
+            device_label="one box",
+            now=now,
             expires_at=now + datetime.timedelta(days=1),
         )
 

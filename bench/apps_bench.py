@@ -128,6 +128,7 @@ def main() -> int:
                 lambda: asyncio.run(with_context(stack.settings(config), seed))
             )
         runs["seed_seconds"] = round(seed_seconds, 1)
+        stack.vacuum_analyze()
 
         server = stack.server(config, 5175)
         tokens = asyncio.run(mint_tokens(server.base, owner.email, SESSIONS))

@@ -37,6 +37,7 @@ from harness import (
     print_table,
     round_trips,
     section,
+    start_profile,
     write_results,
 )
 from seed import console_session, seed_account_pool, seed_owner, with_context
@@ -57,13 +58,19 @@ class Counters:
 
     def __init__(self, stack: Stack, server: Any) -> None:
         self.stack, self.server = stack, server
+        self.cpu: dict[str, float] = {}
+
+    def cpu_per(self, count: int) -> str:
+        return " ".join(f"{k} {v / max(count, 1) * 1e6:.0f}" for k, v in self.cpu.items())
 
     def __enter__(self) -> Counters:
         self.sql = self.server.sql_statements()
         self.commands, self.reads = self.stack.redis_counters()
+        self._cpu = self.stack.cpu_snapshot(self.server)
         return self
 
     def __exit__(self, *_: Any) -> None:
+        self.cpu = self.stack.cpu_since(self.server, self._cpu)
         commands, reads = self.stack.redis_counters()
         self.sql = self.server.sql_statements() - self.sql
         self.commands, self.reads = commands - self.commands - 1, reads - self.reads - 1
@@ -114,7 +121,7 @@ def main() -> int:
             log(
                 f"paced: {paced.per_second:,.0f} polls/s, p50 {paced.p50_ms:.2f} ms, "
                 f"p99 {paced.p99_ms:.2f} ms, answers {dict(paced.answers)}, "
-                f"Redis round trips/poll {per_poll:.2f}, client CPU {paced.client_cpu_s:.1f} s"
+                f"Redis round trips/poll {per_poll:.2f}; CPU us/poll {paced_counters.cpu_per(paced.count)}"
             )
 
         with section("unpaced poll storm (wrk, rotating over the codes)"):
@@ -137,14 +144,17 @@ def main() -> int:
                 section(f"device logins, {label}, {LOGIN_DURATION:g} s"),
                 Counters(stack, server) as counters,
             ):
+                profiler = start_profile(server, f"logins {label}", LOGIN_DURATION)
                 result = asyncio.run(device_logins(server.base, pool, concurrency, LOGIN_DURATION))
+                if profiler is not None:
+                    profiler.wait(timeout=60)
             logins[label] = (result, counters)
             log(
                 f"logins {label}: {result.per_second:,.1f}/s, p50 {result.p50_ms:.1f} ms, "
                 f"p99 {result.p99_ms:.1f} ms, "
                 f"answers {dict(result.answers)}, SQL/login {counters.sql / max(result.count, 1):.1f}, "
                 f"Redis round trips/login {counters.round_trips / max(result.count, 1):.1f}, "
-                f"client CPU {result.client_cpu_s:.1f} s"
+                f"CPU us/login {counters.cpu_per(result.count)}"
             )
         peak_rss_mb = server.proc_status("VmHWM") / 1024
         server.stop()
@@ -208,11 +218,12 @@ def main() -> int:
                 "sql": paced_counters.sql,
                 "redis_commands": paced_counters.commands,
                 "redis_round_trips": paced_counters.round_trips,
+                "cpu_seconds": paced_counters.cpu,
                 "duration_s": STORM_DURATION,
             },
             "unpaced_storm": unpaced.as_dict(),
             "logins": {
-                label: {**r.as_dict(), "sql": c.sql, "redis_round_trips": c.round_trips}
+                label: {**r.as_dict(), "sql": c.sql, "redis_round_trips": c.round_trips, "cpu_seconds": c.cpu}
                 for label, (r, c) in logins.items()
             },
             "wrk_duration_s": DURATION,

@@ -196,6 +196,34 @@ class Server:
             return set()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _processes_cpu(marker: str) -> dict[int, float]:
+    """CPU seconds of every process whose command line mentions ``marker`` (PostgreSQL names each
+    backend after its database in the process title)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in title:
+            found[int(entry.name)] = _process_cpu(int(entry.name))
+    return found
+
+
 def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(SOURCE_PATHS)}
 
@@ -282,10 +310,16 @@ class Stack:
             time.sleep(0.05)
         raise RuntimeError(f"private redis on port {PRIVATE_REDIS_PORT} did not start (port taken?)")
 
-    def _psql(self, sql: str) -> None:
+    def _psql(self, sql: str, database: str | None = None) -> None:
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database if database else PG_ADMIN_URL
         subprocess.run(
-            ["psql", PG_ADMIN_URL, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True
+            ["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True
         )
+
+    def vacuum_analyze(self) -> None:
+        """After bulk seeding: planner statistics and the visibility map, as autovacuum would leave them
+        on a live system within a minute (without it PostgreSQL plans against an empty-table guess)."""
+        self._psql("VACUUM ANALYZE", self.db_name)
 
     # -- configuration
     @property
@@ -342,6 +376,36 @@ class Stack:
         from core.settings import load_settings
 
         return load_settings(str(config), plugin_aliases=plugin_env_aliases())
+
+    # -- CPU accounting: where the machine's time goes during a run
+    def cpu_snapshot(self, server: Server) -> dict[str, Any]:
+        """CPU seconds so far of the server, this benchmark's PostgreSQL backends and Redis, and of the
+        load generators (wrk, waited for by this process, and this process itself)."""
+        import resource
+
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "server": _process_cpu(server.process.pid) if server.process else 0.0,
+            "postgres": _processes_cpu(self.db_name),
+            "redis": _process_cpu(self._redis_process.pid) if self._redis_process else 0.0,
+            "load": children.ru_utime + children.ru_stime + own.ru_utime + own.ru_stime,
+        }
+
+    def cpu_since(self, server: Server, before: dict[str, Any]) -> dict[str, float]:
+        after = self.cpu_snapshot(server)
+        postgres = sum(
+            seconds - before["postgres"].get(pid, 0.0) for pid, seconds in after["postgres"].items()
+        )
+        cpu = {
+            "server": after["server"] - before["server"],
+            "postgres": postgres,
+            "redis": after["redis"] - before["redis"],
+            "load": after["load"] - before["load"],
+        }
+        if SHARED_REDIS:
+            cpu.pop("redis")
+        return cpu
 
     # -- Redis counters
     def redis_counters(self) -> tuple[int, int]:
@@ -471,6 +535,14 @@ class Measurement:
     sql_statements: float
     redis_commands: int
     redis_round_trips: int
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # component -> CPU seconds in the run
+
+    def cpu_us_per_request(self) -> dict[str, float]:
+        return {
+            name: seconds / self.wrk.requests * 1e6
+            for name, seconds in self.cpu_seconds.items()
+            if self.wrk.requests
+        }
 
     @property
     def rps(self) -> float:
@@ -508,6 +580,7 @@ class Measurement:
             "sql_per_request": round(self.sql_per_request, 4),
             "redis_commands_per_request": round(self.redis_commands_per_request, 3),
             "redis_round_trips_per_request": round(self.redis_round_trips_per_request, 3),
+            "cpu_us_per_request": {k: round(v, 1) for k, v in self.cpu_us_per_request().items()},
         }
 
     def line(self) -> str:
@@ -517,7 +590,8 @@ class Measurement:
         return (
             f"{self.label}: {self.rps:,.0f} req/s, p50 {w.p50_ms:.2f} ms, p99 {w.p99_ms:.2f} ms, "
             f"SQL/req {self.sql_per_request:.3f}, Redis cmds/req {self.redis_commands_per_request:.2f}, "
-            f"Redis round trips/req {self.redis_round_trips_per_request:.2f}{errors}"
+            f"Redis round trips/req {self.redis_round_trips_per_request:.2f}{errors}; CPU us/req "
+            + " ".join(f"{k} {v:.0f}" for k, v in self.cpu_us_per_request().items())
         )
 
 
@@ -558,10 +632,12 @@ def round_trips(commands: int, reads: int) -> int:
 def measure(stack: Stack, server: Server, label: str, path: str, script: str, **wrk_args: Any) -> Measurement:
     sql_before = server.sql_statements()
     commands_before, reads_before = stack.redis_counters()
+    cpu_before = stack.cpu_snapshot(server)
     profiler = start_profile(server, label, wrk_args.get("duration", DURATION))
     result = run_wrk(server.base + path, script, **wrk_args)
     if profiler is not None:
         profiler.wait(timeout=60)
+    cpu = stack.cpu_since(server, cpu_before)
     commands_after, reads_after = stack.redis_counters()
     sql_after = server.sql_statements()
     # The first INFO call itself is counted by the second one: one command, one read.
@@ -571,6 +647,7 @@ def measure(stack: Stack, server: Server, label: str, path: str, script: str, **
         sql_after - sql_before,
         commands_after - commands_before - 1,
         reads_after - reads_before - 1,
+        cpu,
     )
     log(measurement.line())
     return measurement

@@ -21,24 +21,8 @@ DEMO_NAME = "Demo User"
 # A second person, so that apps show different authors and a workspace has several members.
 TEAMMATE_EMAIL = "sam@example.com"
 TEAMMATE_NAME = "Sam Rivera"
-
-_FEATURES_OFF = {
-    "suggested_questions_after_answer": {"enabled": False},
-    "speech_to_text": {"enabled": False},
-    "text_to_speech": {"enabled": False},
-    "retriever_resource": {"enabled": False},
-    "annotation_reply": {"enabled": False},
-    "more_like_this": {"enabled": False},
-    "sensitive_word_avoidance": {"enabled": False, "type": "", "configs": []},
-    "file_upload": {
-        "image": {
-            "enabled": False,
-            "number_limits": 3,
-            "detail": "high",
-            "transfer_methods": ["remote_url", "local_file"],
-        }
-    },
-}
+# Feature toggles a config leaves out take their documented defaults when `parameters` is derived,
+# so the demo stores only what differs from them.
 
 
 def _model(name: str = "gpt-4o-mini") -> dict[str, Any]:
@@ -60,7 +44,7 @@ def _workflow(variables: list[dict[str, Any]], features: dict[str, Any], answer_
         {"id": "start-llm", "source": "start", "target": "llm"},
         {"id": f"llm-{answer_node}", "source": "llm", "target": answer_node},
     ]
-    return {"features": {**_FEATURES_OFF, **features}, "graph": {"nodes": nodes, "edges": edges}}
+    return {"features": features, "graph": {"nodes": nodes, "edges": edges}}
 
 
 def _variable(kind: str, variable: str, label: str, required: bool, **extra: Any) -> dict[str, Any]:
@@ -68,7 +52,6 @@ def _variable(kind: str, variable: str, label: str, required: bool, **extra: Any
 
 
 TRIP_PLANNER = {
-    **_FEATURES_OFF,
     "opening_statement": "Hi! Tell me where you are going and I'll plan the trip.",
     "suggested_questions": ["Plan a weekend in Lisbon", "What should I pack for Iceland in March?"],
     "suggested_questions_after_answer": {"enabled": True},
@@ -107,7 +90,6 @@ TRIP_PLANNER = {
 }
 
 SUMMARIZER = {
-    **_FEATURES_OFF,
     "opening_statement": None,
     "suggested_questions": [],
     "more_like_this": {"enabled": True},
@@ -185,7 +167,6 @@ SUPPORT_DESK = _workflow(
 )
 
 RESEARCH_AGENT = {
-    **_FEATURES_OFF,
     "opening_statement": "I search the web and summarise what I find. What should I look into?",
     "suggested_questions": ["Compare three open-source vector databases"],
     "pre_prompt": "You are a careful research assistant. Cite your sources.",
@@ -218,7 +199,6 @@ RESEARCH_AGENT = {
 }
 
 DRAFT_ASSISTANT = {
-    **_FEATURES_OFF,
     "opening_statement": "Work in progress: not published to the API yet.",
     "suggested_questions": [],
     "model": _model(),

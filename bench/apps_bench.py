@@ -34,9 +34,9 @@ from harness import (
     measure_ceiling,
     plugin_has_routes,
     print_table,
+    probe_sql,
     section,
     timed,
-    warm,
     write_results,
 )
 from seed import add_workspace, seed_apps, seed_owner, with_context
@@ -137,19 +137,20 @@ def main() -> int:
 
         first = measure_ceiling(stack, server)
         lists: dict[int, Measurement] = {}
+        probes: dict[str, float] = {}
         describe: Measurement | None = None
         if apps_ready:
             for size in SIZES:
                 path = f"/openapi/v1/apps?workspace_id={workspaces[size]}&limit=20"
-                warm(server.base + path, token)
+                probes[f"list {size}"] = probe_sql(server, path, token)
                 lists[size] = measure(stack, server, f"GET /apps ({size_label(size)} apps)", path, script)
             path = f"/openapi/v1/apps/{describe_app}/describe?fields=info,parameters,input_schema"
-            warm(server.base + path, token)
+            probes["describe"] = probe_sql(server, path, token)
             describe = measure(stack, server, "GET /apps/{id}/describe (3 fields)", path, script)
         else:
             notes.append("openapi_apps has no routes yet: apps list and describe skipped")
         path = "/openapi/v1/account/sessions"
-        warm(server.base + path, token)
+        probes["sessions"] = probe_sql(server, path, token)
         sessions = measure(stack, server, "GET /account/sessions", path, script)
         issuance = measure(
             stack,
@@ -185,10 +186,10 @@ def main() -> int:
         figures.append(
             check_max(
                 f"  SQL statements per request, {size:,} apps",
-                m.sql_per_request,
+                probes[f"list {size}"],
                 2.0,
                 "",
-                f"{m.sql_statements:.0f} in {m.wrk.requests:,} requests",
+                f"200 sequential requests; under load {m.sql_per_request:.3f} (auth cache refresh included)",
             )
         )
     if lists:
@@ -210,7 +211,7 @@ def main() -> int:
             describe,
             ceiling,
             0.3,
-            f"{describe.sql_per_request:.2f} SQL/req, p99 {describe.wrk.p99_ms:.1f} ms" if describe else "",
+            f"{probes['describe']:.2f} SQL/req, p99 {describe.wrk.p99_ms:.1f} ms" if describe else "",
         )
     )
     figures.append(
@@ -219,7 +220,7 @@ def main() -> int:
             sessions,
             ceiling,
             0.4,
-            f"{sessions.sql_per_request:.2f} SQL/req, p99 {sessions.wrk.p99_ms:.1f} ms",
+            f"{probes['sessions']:.2f} SQL/req, p99 {sessions.wrk.p99_ms:.1f} ms",
         )
     )
     figures.append(
@@ -263,6 +264,7 @@ def main() -> int:
             "sessions": sessions.as_dict(),
             "device_code": issuance.as_dict(),
             "spoofing": spoof,
+            "sql_per_request_probes": probes,
             "wrk_duration_s": DURATION,
         }
     )

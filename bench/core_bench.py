@@ -29,6 +29,7 @@ from harness import (
     mint_token,
     plugin_has_routes,
     print_table,
+    probe_sql,
     section,
     warm,
     write_results,
@@ -88,8 +89,9 @@ def main() -> int:
                 stack, server, "GET /hello (no auth, Request handler)", "/hello", lua_script()
             )
             pipeline: Measurement | None = None
+            probe = 0.0
             if token:
-                warm(server.base + "/hello/me", token)
+                probe = probe_sql(server, "/hello/me", token)
                 pipeline = measure(
                     stack, server, "GET /hello/me (bearer, cache-hot)", "/hello/me", bearer_script(token)
                 )
@@ -133,10 +135,11 @@ def main() -> int:
         check_ratio("bearer pipeline GET /hello/me", pipeline, ceiling, 0.7, pipeline_note),
         check_max(
             "SQL statements per request (cache-hot token)",
-            pipeline.sql_per_request if pipeline else None,
-            0.001,
+            probe if pipeline else None,
+            0.0,
             "",
-            f"{pipeline.sql_statements:.0f} statements in {pipeline.wrk.requests:,} requests"
+            f"200 sequential requests; under load {pipeline.sql_statements:.0f} statements in "
+            f"{pipeline.wrk.requests:,} requests (the once-a-minute auth cache refresh)"
             if pipeline
             else "",
         ),

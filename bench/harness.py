@@ -714,6 +714,15 @@ def warm(url: str, token: str | None = None, count: int = 20) -> None:
             response.read()
 
 
+def probe_sql(server: Server, path: str, token: str | None = None, count: int = 200) -> float:
+    """SQL statements per request over ``count`` sequential requests right after a warm-up: the route's
+    own statements, without the auth cache's once-a-minute refresh that a long wrk run also catches."""
+    warm(server.base + path, token, 5)
+    before = server.sql_statements()
+    warm(server.base + path, token, count)
+    return (server.sql_statements() - before) / count
+
+
 # ---------------------------------------------------------------------------------------------------
 # Report: table + JSON
 

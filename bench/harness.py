@@ -196,6 +196,10 @@ class Server:
             return set()
 
 
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -263,6 +267,10 @@ class Stack:
 
     # -- lifecycle
     def __enter__(self) -> Stack:
+        # SIGTERM (run_all's time limit) and SIGINT (even if inherited as ignored) unwind through
+        # __exit__, which stops the servers and drops the database.
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if not SHARED_REDIS:
             self._start_private_redis()
         self._psql(f'CREATE DATABASE "{self.db_name}"')

@@ -81,6 +81,10 @@ class BearerSettings(msgspec.Struct, forbid_unknown_fields=True):
     rate_limit_per_token: int = 60  # requests per minute per token; 0 disables
     positive_cache_seconds: int = 60
     negative_cache_seconds: int = 10
+    # Per-process near cache in front of the state store; 0 disables. Another replica may accept a
+    # just-revoked token for at most this long (the revoking replica forgets at once).
+    local_cache_seconds: float = 1.0
+    local_cache_size: int = 10000  # tokens per process; the oldest goes when full
 
 
 class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,13 +3,21 @@
 ``Authorization: Bearer <token>`` -> prefix -> the authenticator a plugin registered -> SHA-256 ->
 state-store cache (positive 60 s, negative 10 s) or one resolution by the plugin -> ``Subject``.
 A cache-hot request does no SQL. Expiry is checked on cache hits too.
+
+In front of the state store sits a per-process near cache (``bearer.local_cache_seconds``, 1 s): a hot
+token costs no state-store round trip at all. ``forget_token`` drops this process's near-cache entry at
+once; other replicas may accept a just-revoked token until theirs lapses. A token missing from the near
+cache is looked up once per process at a time (single-flight), so an expiry under load does not stampede
+the state store or the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -68,14 +76,78 @@ def parse_authorization(header: str | None) -> str | None:
 
 
 async def forget_token(state: StateStore, token_hash: str | None) -> None:
-    """Drop a token's auth-cache entry (revoke, rotate, expire) before answering the client."""
+    """Drop a token's auth-cache entry (revoke, rotate, expire) before answering the client.
+
+    The near caches of this process's pipelines on ``state`` forget it at once as well.
+    """
     if token_hash:
+        for near in list(_NEAR_CACHES.get(state, ())):
+            near.forget(token_hash)
         await state.delete(CACHE_PREFIX + token_hash)
 
 
 class _CacheEntry(msgspec.Struct):
     record: TokenRecord
     memberships: dict[str, str]
+
+
+class _NearCache:
+    """Resolved tokens kept in process memory for a few seconds, in front of the state-store cache.
+
+    Holds the built ``Subject`` too, so a hit allocates nothing. Bounded: when full, the oldest
+    entry goes. Lifetimes use the monotonic clock; token expiry is checked by the pipeline on every hit.
+    """
+
+    def __init__(self, seconds: float, size: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: dict[str, tuple[float, _CacheEntry, Subject]] = {}
+        # token hash -> the lookup under way (single-flight); kept here so that a forget reaches it.
+        self.in_flight: dict[str, asyncio.Future[tuple[_CacheEntry, Subject]]] = {}
+        # Bumped by every forget: a lookup that started before a forget must not store its
+        # (possibly revoked) answer afterwards.
+        self.epoch = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.seconds > 0 and self.size > 0
+
+    def get(self, token_hash: str) -> tuple[_CacheEntry, Subject] | None:
+        item = self._entries.get(token_hash)
+        if item is None:
+            return None
+        if item[0] <= self.clock():
+            del self._entries[token_hash]
+            return None
+        return item[1], item[2]
+
+    def put(self, token_hash: str, entry: _CacheEntry, subject: Subject, epoch: int) -> None:
+        if not self.enabled or epoch != self.epoch:
+            return
+        self._entries.pop(token_hash, None)
+        while len(self._entries) >= self.size:
+            del self._entries[next(iter(self._entries))]  # dicts keep insertion order: the oldest
+        self._entries[token_hash] = (self.clock() + self.seconds, entry, subject)
+
+    def forget(self, token_hash: str) -> None:
+        """Drop the entry; a request after this starts a lookup of its own instead of joining one
+        that may have read the entry before it was forgotten."""
+        self.epoch += 1
+        self._entries.pop(token_hash, None)
+        self.in_flight.pop(token_hash, None)
+
+
+# state store -> the near caches of the pipelines using it, so that ``forget_token(state, hash)``
+# (called by plugins with only the state store at hand) reaches them. Weak: apps come and go in tests.
+_NEAR_CACHES: weakref.WeakKeyDictionary[Any, weakref.WeakSet[_NearCache]] = weakref.WeakKeyDictionary()
+
+
+def _register(state: StateStore, near: _NearCache) -> None:
+    caches = _NEAR_CACHES.get(state)
+    if caches is None:
+        caches = _NEAR_CACHES[state] = weakref.WeakSet()
+    caches.add(near)
 
 
 _encode = msgspec.json.Encoder().encode
@@ -112,6 +184,10 @@ class BearerPipeline:
         self.clock = clock
         self._authenticators: dict[str, BearerAuthenticator] = {}
         self.per_token = RateLimit("token", self.settings.rate_limit_per_token, 60)
+        # Never longer than the shared cache would keep the entry.
+        near_seconds = min(self.settings.local_cache_seconds, self.settings.positive_cache_seconds)
+        self.near = _NearCache(near_seconds, self.settings.local_cache_size)
+        _register(self.state, self.near)
 
     def authenticator_for(self, prefix: str) -> BearerAuthenticator | None:
         # Only answers are remembered: the prefix comes from the client, and remembering every
@@ -136,9 +212,44 @@ class BearerPipeline:
         if authenticator is None:
             raise unauthorized("unknown token prefix")
         token_hash = hash_token(token)
-        entry = await self._cached_or_resolved(authenticator, token_hash)
+        near = self.near.get(token_hash)
+        if near is None:
+            entry, subject = await self._single_flight(authenticator, token_hash)
+        else:
+            entry, subject = near
+            if self._expired(entry.record):
+                self.near.forget(token_hash)
+                await self._hard_expire(authenticator, entry.record, token_hash)
         await self._enforce_rate_limit(token_hash)
-        return self._subject(entry, token_hash)
+        return subject
+
+    async def _single_flight(
+        self, authenticator: BearerAuthenticator, token_hash: str
+    ) -> tuple[_CacheEntry, Subject]:
+        """One lookup per token hash at a time in this process; concurrent callers share its answer."""
+        in_flight = self.near.in_flight
+        pending = in_flight.get(token_hash)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look_up(authenticator, token_hash))
+            in_flight[token_hash] = pending
+            pending.add_done_callback(lambda done: self._landed(token_hash, done))
+        # Shielded: a caller that goes away (client disconnect) must not cancel the others' lookup.
+        return await asyncio.shield(pending)
+
+    def _landed(self, token_hash: str, done: asyncio.Future[Any]) -> None:
+        if self.near.in_flight.get(token_hash) is done:
+            del self.near.in_flight[token_hash]
+        if not done.cancelled():
+            done.exception()  # retrieved here, so a lookup whose callers all left logs no warning
+
+    async def _look_up(
+        self, authenticator: BearerAuthenticator, token_hash: str
+    ) -> tuple[_CacheEntry, Subject]:
+        epoch = self.near.epoch
+        entry = await self._cached_or_resolved(authenticator, token_hash)
+        subject = self._subject(entry, token_hash)
+        self.near.put(token_hash, entry, subject, epoch)
+        return entry, subject
 
     async def _cached_or_resolved(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
         key = CACHE_PREFIX + token_hash

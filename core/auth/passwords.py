@@ -1,13 +1,25 @@
-"""Argon2 password hashing."""
+"""Argon2id password hashing."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers cost the same time.
-_DUMMY_HASH = _hasher.hash("difyd-timing-equaliser")
+# OWASP's argon2id profile (19 MiB, 2 passes, 1 lane) rather than argon2-cffi's 64 MiB default: a
+# login must not add 64 MiB to an API process whose whole budget is 150 MB. Hashes carry their own
+# parameters, so hashes made with other settings still verify.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both answers cost the same time.
+
+    Computed on first use, not at import: it would cost every process start a hash.
+    """
+    return _hasher.hash("difyd-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -16,6 +28,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

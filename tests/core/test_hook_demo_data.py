@@ -11,7 +11,7 @@ from core.domain import services
 from core.domain.demo import seed_demo
 from core.domain.models import App
 from core.hookspecs import hookimpl
-from tests.support.fixtures import _truncate
+from tests.support.fixtures import truncate
 from tests.support.probes import probe_host
 
 
@@ -47,4 +47,4 @@ async def test_hook_demo_data(make_settings, backend):
             [(_, tenant_id)] = [row for row in rows if row[0] == "Probe Demo App"]
             assert str(tenant_id) == seed.workspaces[0]["id"]
         finally:
-            await _truncate(ctx)
+            await truncate(ctx)

@@ -183,3 +183,22 @@ async def test_hello_job_runs_in_process(make_settings, backend):
             await asyncio.sleep(0.05)
         assert status == {"done": True, "who": "ada"}
         assert (await client.get("/hello/jobs/unknown")).json() == {"done": False, "who": None}
+
+
+async def test_hello_me_sits_behind_the_bearer_pipeline(make_settings, backend):
+    """A third-party route guarded with core's bearer_guard answers a real dfoa_ token and refuses none."""
+    from tests.support import factories
+    from tests.support.fixtures import truncate
+    from tests.support.tokens import device_login
+
+    settings = make_settings(**{"plugins.enabled": ["oauth_device", "hello"]})
+    async with host_for(settings) as ctx, probe_client(ctx) as client:
+        alice = await factories.person(ctx)
+        await factories.workspace(ctx, "Acme", (alice, "owner"))
+        login = await device_login(client, alice)
+        refused = await client.get("/hello/me")
+        assert refused.status_code == 401
+        answered = await client.get("/hello/me", headers={"Authorization": f"Bearer {login['token']}"})
+        assert answered.status_code == 200
+        assert answered.json() == {"token_id": login["token_id"]}
+        await truncate(ctx)

@@ -47,6 +47,9 @@ def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: 
         "jobs": {"backend": "inprocess"},
         "log": {"level": "WARNING"},
         "plugins": {"enabled": list(ALL_PLUGINS)},
+        # Off in tests: many write or delete auth-cache entries in the state store directly and expect
+        # the next request to see it. tests/auth/test_bearer_near_cache.py turns it on.
+        "bearer": {"local_cache_seconds": 0},
     }
     for key, value in overrides.items():
         node = tree
@@ -111,7 +114,7 @@ def settings(make_settings: Any) -> Settings:
     return make_settings()
 
 
-async def _truncate(ctx: HostContext) -> None:
+async def truncate(ctx: HostContext) -> None:
     tables = [table.name for table in reversed(metadata.sorted_tables)]
     async with ctx.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -126,7 +129,7 @@ async def host(settings: Settings) -> AsyncIterator[HostContext]:
     """A HostContext outside any app (services, jobs, direct DB work)."""
     ctx = build_context(settings)
     yield ctx
-    await _truncate(ctx)
+    await truncate(ctx)
     await ctx.state.close()
     await ctx.engine.dispose()
 

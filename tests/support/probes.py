@@ -18,11 +18,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+import httpx
 
 from core.app import build_context, build_plugins, create_app
 from core.context import HostContext
 from core.settings import DIFY_ENV_ALIASES, Settings
+from tests.support.fixtures import serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DIFYD = Path(sys.executable).with_name("difyd")
@@ -50,9 +51,9 @@ def probe_host(
 
 
 @asynccontextmanager
-async def probe_client(ctx: HostContext) -> AsyncIterator[AsyncTestClient]:
+async def probe_client(ctx: HostContext) -> AsyncIterator[httpx.AsyncClient]:
     """A test client over ``create_app(ctx=...)``, lifespan included (startup and shutdown hooks run)."""
-    async with AsyncTestClient(app=create_app(ctx=ctx), base_url="http://testserver.local") as client:
+    async with serve(create_app(ctx=ctx)) as client:
         yield client
 
 

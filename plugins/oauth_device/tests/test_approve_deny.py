@@ -100,9 +100,9 @@ async def test_bearer_disabled_is_503(make_settings, action):
         assert response.json()["code"] == "service_unavailable"
         assert response.json()["message"].startswith("bearer_auth_disabled: ")
     finally:
-        from tests.support.fixtures import _truncate
+        from tests.support.fixtures import truncate
 
-        await _truncate(ctx)
+        await truncate(ctx)
         await ctx.state.close()
         await ctx.engine.dispose()
 

@@ -53,9 +53,9 @@ async def test_purge_can_be_disabled(make_settings):
         assert await plugin_jobs.purge_oauth_access_tokens({"host": ctx}) == 0
         assert len(await token_rows(ctx)) == 1
     finally:
-        from tests.support.fixtures import _truncate
+        from tests.support.fixtures import truncate
 
-        await _truncate(ctx)
+        await truncate(ctx)
         await ctx.state.close()
         await ctx.engine.dispose()
 

@@ -77,9 +77,9 @@ async def test_ttl_setting_decides_expiry(make_settings):
         days = (expires - datetime.datetime.now(datetime.UTC)).total_seconds() / 86400
         assert 364.9 < days <= 365
     finally:
-        from tests.support.fixtures import _truncate
+        from tests.support.fixtures import truncate
 
-        await _truncate(ctx)
+        await truncate(ctx)
         await ctx.state.close()
         await ctx.engine.dispose()
 

@@ -55,7 +55,9 @@ class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):
     # sqlite+aiosqlite:///<path> (embedded) or postgresql+asyncpg://... (production). A relative
     # SQLite path is resolved inside ``data_dir``.
     url: str = "sqlite+aiosqlite:///difyd.sqlite3"
-    pool_size: int = 10
+    # Connections each process keeps open to PostgreSQL; a request waits for a free one rather than
+    # opening and closing extra connections under load (that churn cost ~7% of CPU on the apps list).
+    pool_size: int = 20
     echo: bool = False
 
 

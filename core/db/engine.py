@@ -42,7 +42,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             url,
             echo=settings.database.echo,
             pool_size=settings.database.pool_size,
-            max_overflow=settings.database.pool_size,
+            max_overflow=0,
             pool_pre_ping=False,
         )
     # Statements per request is a first-class figure (benchmarks read it from /metrics).

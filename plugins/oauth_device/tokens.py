@@ -11,11 +11,12 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from uuid_utils import uuid7
 
 from plugins.oauth_device.models import OAuthAccessToken
@@ -77,6 +78,81 @@ class Subject:
             TABLE.c.account_id.is_(None),
         )
 
+    @property
+    def by_account(self) -> bool:
+        return self.account_id is not None
+
+    def params(self) -> dict[str, Any]:
+        """The bound values of ``_owned_by`` for this subject."""
+        if self.account_id is not None:
+            return {"owner_account_id": self.account_id}
+        return {"owner_email": self.email, "owner_issuer": self.issuer}
+
+
+# -- hot reads ----------------------------------------------------------------------------------------
+#
+# Built once per shape (account owner or SSO owner) with bound parameters, and run on a Core connection
+# without a transaction: SQLAlchemy's compiled cache hits on every request and no ORM session, BEGIN or
+# ROLLBACK is involved. Each is a single statement (at READ COMMITTED a transaction adds nothing).
+
+_OWNER_ACCOUNT = bindparam("owner_account_id", type_=TABLE.c.account_id.type)
+_OWNER_EMAIL = bindparam("owner_email", type_=TABLE.c.subject_email.type)
+_OWNER_ISSUER = bindparam("owner_issuer", type_=TABLE.c.subject_issuer.type)
+_TOKEN_ID = bindparam("token_id", type_=TABLE.c.id.type)
+_NOW = bindparam("now", type_=TABLE.c.expires_at.type)
+_LIMIT = bindparam("limit", type_=Integer)
+_OFFSET = bindparam("offset", type_=Integer)
+
+
+def _owned_by(by_account: bool) -> Any:
+    """``Subject.owns`` with bound parameters instead of values (see ``Subject.params``)."""
+    if by_account:
+        return TABLE.c.account_id == _OWNER_ACCOUNT
+    return and_(
+        TABLE.c.subject_email == _OWNER_EMAIL,
+        TABLE.c.subject_issuer == _OWNER_ISSUER,
+        TABLE.c.account_id.is_(None),
+    )
+
+
+def _live_of(by_account: bool) -> Any:
+    return and_(
+        _owned_by(by_account),
+        TABLE.c.revoked_at.is_(None),
+        TABLE.c.token_hash.is_not(None),
+        TABLE.c.expires_at > _NOW,
+    )
+
+
+@cache
+def _sessions_count_statement(by_account: bool) -> Select[Any]:
+    return select(func.count()).select_from(TABLE).where(_live_of(by_account))
+
+
+@cache
+def _sessions_page_statement(by_account: bool) -> Select[Any]:
+    # Column order is the wire row's (routes/account.py unpacks by position).
+    return (
+        select(
+            TABLE.c.id,
+            TABLE.c.prefix,
+            TABLE.c.client_id,
+            TABLE.c.device_label,
+            TABLE.c.created_at,
+            TABLE.c.last_used_at,
+            TABLE.c.expires_at,
+        )
+        .where(_live_of(by_account))
+        .order_by(TABLE.c.created_at.desc(), TABLE.c.id.desc())
+        .offset(_OFFSET)
+        .limit(_LIMIT)
+    )
+
+
+@cache
+def _owned_statement(by_account: bool) -> Select[Any]:
+    return select(TABLE.c.id).where(TABLE.c.id == _TOKEN_ID, _owned_by(by_account))
+
 
 def _lock_id(*parts: str) -> int:
     """A signed 64-bit advisory-lock key for one rotation key."""
@@ -88,9 +164,16 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def _reader(session_maker: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The sessions' engine without transactions (autocommit), for the single-statement hot reads."""
+    engine: AsyncEngine = session_maker.kw["bind"]
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class TokenRepository:
     def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
         self.session_maker = session_maker
+        self.reads = _reader(session_maker)
 
     async def mint(
         self,
@@ -258,39 +341,25 @@ class TokenRepository:
 
     async def owned(self, token_id: uuid.UUID, owner: Subject) -> bool:
         """Ownership check without liveness filters (a foreign id is reported as not found)."""
-        async with self.session_maker() as session:
-            found = await session.scalar(select(TABLE.c.id).where(TABLE.c.id == token_id, owner.owns()))
-        return found is not None
+        async with self.reads.connect() as conn:
+            result = await conn.execute(
+                _owned_statement(owner.by_account), {"token_id": token_id, **owner.params()}
+            )
+            return result.first() is not None
 
     async def sessions(
         self, owner: Subject, now: datetime.datetime, *, offset: int, limit: int
     ) -> tuple[list[Any], int]:
-        live = and_(
-            owner.owns(),
-            TABLE.c.revoked_at.is_(None),
-            TABLE.c.token_hash.is_not(None),
-            TABLE.c.expires_at > now,
-        )
-        async with self.session_maker() as session:
-            total = await session.scalar(select(func.count()).select_from(TABLE).where(live)) or 0
-            rows = (
-                await session.execute(
-                    select(
-                        TABLE.c.id,
-                        TABLE.c.prefix,
-                        TABLE.c.client_id,
-                        TABLE.c.device_label,
-                        TABLE.c.created_at,
-                        TABLE.c.last_used_at,
-                        TABLE.c.expires_at,
-                    )
-                    .where(live)
-                    .order_by(TABLE.c.created_at.desc(), TABLE.c.id.desc())
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return list(rows), int(total)
+        """One page of the owner's live sessions (rows in ``_sessions_page_statement`` column order)
+        and their exact total: always two statements."""
+        params = {"now": now, **owner.params()}
+        async with self.reads.connect() as conn:
+            total = (await conn.execute(_sessions_count_statement(owner.by_account), params)).scalar_one()
+            result = await conn.execute(
+                _sessions_page_statement(owner.by_account), {**params, "offset": offset, "limit": limit}
+            )
+            rows = result.all()
+        return rows, int(total or 0)
 
     async def record_last_used(self, uses: Iterable[tuple[uuid.UUID, datetime.datetime]]) -> int:
         """Batch-write ``last_used_at``; never moves it backwards."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
@@ -29,6 +30,7 @@ from plugins.openapi_apps.schemas import AppDescription, AppListRow
 from plugins.openapi_apps.settings import NAME
 
 SCOPE_APPS_READ = "apps:read"
+_READS_KEY = "openapi_apps.reads"
 
 
 def app_not_found() -> ApiError:
@@ -56,6 +58,14 @@ def ambiguous_name(name: str, candidates: list[AppRecord]) -> ApiError:
     )
 
 
+def _reads(ctx: HostContext) -> AsyncEngine:
+    """The host engine without transactions for these single-statement reads, made once per host."""
+    engine = ctx.extras.get(_READS_KEY)
+    if engine is None:
+        engine = ctx.extras[_READS_KEY] = repository.reader(ctx.engine)
+    return engine
+
+
 def _member_of(subject: Subject, workspace_id: uuid.UUID) -> bool:
     return str(workspace_id) in subject.memberships
 
@@ -70,17 +80,17 @@ class AppsController(Controller):
         ctx: HostContext = request.app.state.host
         query = parse_app_list_query(request.query_params)
         require_membership(current_subject(request), str(query.workspace_id))
-        async with ctx.session_maker() as session:
+        async with _reads(ctx).connect() as conn:
             app_id = parse_uuid(query.name) if query.name else None
             if app_id is not None:
                 # UUID shortcut: the name filter names one app; page, limit, mode and tag don't apply.
-                record = await repository.listable_app(session, query.workspace_id, app_id)
+                record = await repository.listable_app(conn, query.workspace_id, app_id)
                 if record is None:
                     return Page.empty(page=query.page, limit=query.limit)
                 return Page.of([app_list_row(record)], page=1, limit=1, total=1)
-            total = await repository.count_listable(session, query)
+            total = await repository.count_listable(conn, query)
             offset = offset_of(query.page, query.limit)
-            records = await repository.page_of_listable(session, query, offset) if offset < total else []
+            records = await repository.page_of_listable(conn, query, offset) if offset < total else []
         return Page.of([app_list_row(r) for r in records], page=query.page, limit=query.limit, total=total)
 
     @get("/{app_ref:str}/describe", summary="An app's info, run parameters and input schema")
@@ -105,10 +115,10 @@ async def _resolve(ctx: HostContext, subject: Subject, app_ref: str, query: Desc
     details = "info" in query.fields
     config = bool(query.fields & {"parameters", "input_schema"})
     app_id = parse_uuid(app_ref)
-    async with ctx.session_maker() as session:
+    async with _reads(ctx).connect() as conn:
         if app_id is not None:
             # A workspace_id that differs from the app's is ignored, as the CLI-era server did.
-            record = await repository.live_app(session, app_id, details=details, config=config)
+            record = await repository.live_app(conn, app_id, details=details, config=config)
             # Someone else's app looks exactly like no app: ids don't leak across workspaces.
             if record is None or not _member_of(subject, record.tenant_id):
                 raise app_not_found()
@@ -119,7 +129,7 @@ async def _resolve(ctx: HostContext, subject: Subject, app_ref: str, query: Desc
             # Checked before the lookup: a 409 would otherwise list names from a foreign workspace.
             require_membership(subject, str(query.workspace_id))
             candidates = await repository.live_apps_named(
-                session, query.workspace_id, app_ref, details=details, config=config
+                conn, query.workspace_id, app_ref, details=details, config=config
             )
             record = _single(app_ref, candidates)
     if not record.enable_api:

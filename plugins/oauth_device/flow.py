@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -61,8 +62,12 @@ class DeviceFlow:
             "interval": POLL_INTERVAL,
         }
 
-    async def poll(self, device_code: str, ip: str) -> dict[str, Any]:
-        """At most two state-store calls while pending: the slow-down exchange and one read."""
+    async def poll(self, device_code: str, client_ip: Callable[[], str]) -> dict[str, Any]:
+        """At most two state-store calls while pending: the slow-down exchange and one read.
+
+        ``client_ip`` is only called for a successful poll (the cross-IP audit): most polls are
+        slow_down / pending answers that never need the address.
+        """
         runtime = self.runtime
         store = runtime.store
         now = runtime.now()
@@ -97,7 +102,7 @@ class DeviceFlow:
         ):
             # Revoked (or rotated away) between approval and this poll.
             raise poll_error("access_denied")
-        if state.created_ip and ip != state.created_ip:
+        if state.created_ip and (ip := client_ip()) != state.created_ip:
             await runtime.ctx.audit(
                 AuditEvent(
                     "oauth.device_code_cross_ip_poll",

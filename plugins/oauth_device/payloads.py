@@ -21,7 +21,8 @@ def iso_z(value: datetime.datetime | None) -> str | None:
     """``2026-05-01T10:00:00.123456Z`` (the sessions list)."""
     if value is None:
         return None
-    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat with fixed microseconds is the same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), faster.
+    return value.astimezone(datetime.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 async def account_identity(

@@ -79,21 +79,31 @@ class Subject:
         )
 
     @property
-    def by_account(self) -> bool:
-        return self.account_id is not None
+    def shape(self) -> str:
+        """Which ``_owned_by`` statement shape fits this subject (see ``params`` for its values)."""
+        if self.account_id is not None:
+            return BY_ACCOUNT
+        return BY_ISSUER if self.issuer is not None else BY_NO_ISSUER
 
     def params(self) -> dict[str, Any]:
-        """The bound values of ``_owned_by`` for this subject."""
+        """The bound values of ``_owned_by(self.shape)``."""
         if self.account_id is not None:
             return {"owner_account_id": self.account_id}
-        return {"owner_email": self.email, "owner_issuer": self.issuer}
+        if self.issuer is not None:
+            return {"owner_email": self.email, "owner_issuer": self.issuer}
+        return {"owner_email": self.email}
 
 
 # -- hot reads ----------------------------------------------------------------------------------------
 #
-# Built once per shape (account owner or SSO owner) with bound parameters, and run on a Core connection
-# without a transaction: SQLAlchemy's compiled cache hits on every request and no ORM session, BEGIN or
-# ROLLBACK is involved. Each is a single statement (at READ COMMITTED a transaction adds nothing).
+# Built once per shape (account owner, SSO owner with or without an issuer) with bound parameters, and
+# run on a Core connection without a transaction: SQLAlchemy's compiled cache hits on every request and
+# no ORM session, BEGIN or ROLLBACK is involved. Each is a single statement (at READ COMMITTED a
+# transaction adds nothing).
+
+BY_ACCOUNT = "account"
+BY_ISSUER = "issuer"
+BY_NO_ISSUER = "no_issuer"  # ``owns()`` compares a None issuer as IS NULL; a bound NULL would match nothing
 
 _OWNER_ACCOUNT = bindparam("owner_account_id", type_=TABLE.c.account_id.type)
 _OWNER_EMAIL = bindparam("owner_email", type_=TABLE.c.subject_email.type)
@@ -104,20 +114,18 @@ _LIMIT = bindparam("limit", type_=Integer)
 _OFFSET = bindparam("offset", type_=Integer)
 
 
-def _owned_by(by_account: bool) -> Any:
+def _owned_by(shape: str) -> Any:
     """``Subject.owns`` with bound parameters instead of values (see ``Subject.params``)."""
-    if by_account:
+    if shape == BY_ACCOUNT:
         return TABLE.c.account_id == _OWNER_ACCOUNT
-    return and_(
-        TABLE.c.subject_email == _OWNER_EMAIL,
-        TABLE.c.subject_issuer == _OWNER_ISSUER,
-        TABLE.c.account_id.is_(None),
-    )
+    issuer = TABLE.c.subject_issuer
+    issued = issuer == _OWNER_ISSUER if shape == BY_ISSUER else issuer.is_(None)
+    return and_(TABLE.c.subject_email == _OWNER_EMAIL, issued, TABLE.c.account_id.is_(None))
 
 
-def _live_of(by_account: bool) -> Any:
+def _live_of(shape: str) -> Any:
     return and_(
-        _owned_by(by_account),
+        _owned_by(shape),
         TABLE.c.revoked_at.is_(None),
         TABLE.c.token_hash.is_not(None),
         TABLE.c.expires_at > _NOW,
@@ -125,12 +133,12 @@ def _live_of(by_account: bool) -> Any:
 
 
 @cache
-def _sessions_count_statement(by_account: bool) -> Select[Any]:
-    return select(func.count()).select_from(TABLE).where(_live_of(by_account))
+def _sessions_count_statement(shape: str) -> Select[Any]:
+    return select(func.count()).select_from(TABLE).where(_live_of(shape))
 
 
 @cache
-def _sessions_page_statement(by_account: bool) -> Select[Any]:
+def _sessions_page_statement(shape: str) -> Select[Any]:
     # Column order is the wire row's (routes/account.py unpacks by position).
     return (
         select(
@@ -142,7 +150,7 @@ def _sessions_page_statement(by_account: bool) -> Select[Any]:
             TABLE.c.last_used_at,
             TABLE.c.expires_at,
         )
-        .where(_live_of(by_account))
+        .where(_live_of(shape))
         .order_by(TABLE.c.created_at.desc(), TABLE.c.id.desc())
         .offset(_OFFSET)
         .limit(_LIMIT)
@@ -150,8 +158,29 @@ def _sessions_page_statement(by_account: bool) -> Select[Any]:
 
 
 @cache
-def _owned_statement(by_account: bool) -> Select[Any]:
-    return select(TABLE.c.id).where(TABLE.c.id == _TOKEN_ID, _owned_by(by_account))
+def _owned_statement(shape: str) -> Select[Any]:
+    return select(TABLE.c.id).where(TABLE.c.id == _TOKEN_ID, _owned_by(shape))
+
+
+_TOKEN_HASH = bindparam("token_hash", type_=TABLE.c.token_hash.type)
+
+_LIVE_TOKEN = select(TABLE.c.id).where(
+    TABLE.c.id == _TOKEN_ID,
+    TABLE.c.token_hash == _TOKEN_HASH,
+    TABLE.c.revoked_at.is_(None),
+    TABLE.c.expires_at > _NOW,
+)
+
+# Column order is what the bearer authenticator unpacks.
+_BY_HASH = select(
+    TABLE.c.id,
+    TABLE.c.prefix,
+    TABLE.c.subject_email,
+    TABLE.c.subject_issuer,
+    TABLE.c.account_id,
+    TABLE.c.client_id,
+    TABLE.c.expires_at,
+).where(TABLE.c.token_hash == _TOKEN_HASH, TABLE.c.revoked_at.is_(None))
 
 
 def _lock_id(*parts: str) -> int:
@@ -277,33 +306,14 @@ class TokenRepository:
 
     async def is_live(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
         """Still the current, unrevoked, unexpired token of its row (a rotation or revoke kills it)."""
-        async with self.session_maker() as session:
-            found = await session.scalar(
-                select(TABLE.c.id).where(
-                    TABLE.c.id == token_id,
-                    TABLE.c.token_hash == token_hash,
-                    TABLE.c.revoked_at.is_(None),
-                    TABLE.c.expires_at > now,
-                )
-            )
-        return found is not None
+        async with self.reads.connect() as conn:
+            params = {"token_id": token_id, "token_hash": token_hash, "now": now}
+            return (await conn.execute(_LIVE_TOKEN, params)).first() is not None
 
     async def find_by_hash(self, token_hash: str) -> Any:
         """The one row read of bearer resolution (no expiry filter: the caller decides)."""
-        async with self.session_maker() as session:
-            return (
-                await session.execute(
-                    select(
-                        TABLE.c.id,
-                        TABLE.c.prefix,
-                        TABLE.c.subject_email,
-                        TABLE.c.subject_issuer,
-                        TABLE.c.account_id,
-                        TABLE.c.client_id,
-                        TABLE.c.expires_at,
-                    ).where(TABLE.c.token_hash == token_hash, TABLE.c.revoked_at.is_(None))
-                )
-            ).first()
+        async with self.reads.connect() as conn:
+            return (await conn.execute(_BY_HASH, {"token_hash": token_hash})).first()
 
     async def revoke(
         self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject | None = None
@@ -343,7 +353,7 @@ class TokenRepository:
         """Ownership check without liveness filters (a foreign id is reported as not found)."""
         async with self.reads.connect() as conn:
             result = await conn.execute(
-                _owned_statement(owner.by_account), {"token_id": token_id, **owner.params()}
+                _owned_statement(owner.shape), {"token_id": token_id, **owner.params()}
             )
             return result.first() is not None
 
@@ -354,9 +364,9 @@ class TokenRepository:
         and their exact total: always two statements."""
         params = {"now": now, **owner.params()}
         async with self.reads.connect() as conn:
-            total = (await conn.execute(_sessions_count_statement(owner.by_account), params)).scalar_one()
+            total = (await conn.execute(_sessions_count_statement(owner.shape), params)).scalar_one()
             result = await conn.execute(
-                _sessions_page_statement(owner.by_account), {**params, "offset": offset, "limit": limit}
+                _sessions_page_statement(owner.shape), {**params, "offset": offset, "limit": limit}
             )
             rows = result.all()
         return rows, int(total or 0)

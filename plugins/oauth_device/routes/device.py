@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 
 from core.auth.bearer import BEARER_DISABLED
 from core.auth.console import ConsoleUser, console_session_guard, console_user
@@ -62,11 +62,17 @@ class DeviceController(Controller):
         )
 
     @post("/token", summary="Poll for the token (RFC 8628 §3.4)", status_code=200)
-    async def token(self, request: Request) -> dict[str, Any]:
+    async def token(self, request: Request) -> Response[dict[str, Any]]:
         body = await read_body(request)
         device_code = required_str(body, "device_code")
         required_str(body, "client_id")  # required, but not checked (as in Dify)
-        return await DeviceFlow(runtime_of(_host(request))).poll(device_code, _ip(request))
+        try:
+            payload = await DeviceFlow(runtime_of(_host(request))).poll(device_code, lambda: _ip(request))
+        except OAuthError as exc:
+            # Most polls end here (slow_down, authorization_pending): answering directly skips the
+            # framework's exception path. Same response as core's OAuthError handler.
+            return Response({"error": exc.error}, status_code=exc.status, headers=exc.headers)
+        return Response(payload, status_code=200)
 
     @get("/lookup", summary="Is this user code pending? (the /device page)")
     async def lookup(self, request: Request) -> dict[str, Any]:

@@ -93,6 +93,19 @@ async def test_sessions_for_an_external_subject(client, host):
     assert body["data"][0]["prefix"] == "dfoe_"
 
 
+async def test_sessions_for_an_external_subject_without_issuer(client, host):
+    """A dfoe_ row without an issuer still lists, and revokes, its own session (not its namesakes')."""
+    token, token_id = await insert_external_token(host, issuer=None)
+    _, other_id = await insert_external_token(host, label="same email, with an issuer")
+    body = (await client.get(SESSIONS, headers=bearer(token))).json()
+    assert [row["id"] for row in body["data"]] == [str(token_id)]
+    assert body["total"] == 1
+    foreign = await client.delete(f"{SESSIONS}/{other_id}", headers=bearer(token))
+    assert foreign.status_code == 404
+    own = await client.delete(f"{SESSIONS}/{token_id}", headers=bearer(token))
+    assert own.json() == {"status": "revoked"}
+
+
 @pytest.mark.parametrize(
     "params",
     [{"page": 0}, {"limit": 0}, {"limit": 201}, {"page": "abc"}, {"limit": "1.5"}, {"sort": "asc"}],

@@ -8,6 +8,7 @@ from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyA
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from core.db.pool import FairAsyncQueuePool
 from core.http.metrics import counter
 from core.settings import Settings, resolved_database_url
 
@@ -43,6 +44,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             echo=settings.database.echo,
             pool_size=settings.database.pool_size,
             max_overflow=0,
+            poolclass=FairAsyncQueuePool,
             pool_pre_ping=False,
         )
     # Statements per request is a first-class figure (benchmarks read it from /metrics).

@@ -26,10 +26,14 @@ class HostContext:
     state: StateStore
     jobs: JobQueue
     session_maker: async_sessionmaker[AsyncSession] = field(init=False)
+    reads: AsyncEngine = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.session_maker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool without BEGIN/ROLLBACK, for hot single-statement reads: at READ COMMITTED a
+        # lone statement sees its own snapshot either way, so the transaction only costs round trips.
+        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def plugin_settings(self, name: str) -> Any:
         """The validated settings Struct of an enabled plugin."""

@@ -36,6 +36,7 @@ def runtime_of(ctx: HostContext) -> Runtime:
     runtime = ctx.extras.get(_EXTRAS_KEY)
     if runtime is None:
         settings = ctx.plugin_settings(NAME) or OAuthDeviceSettings()
-        runtime = Runtime(ctx, settings, DeviceCodeStore(ctx.state), TokenRepository(ctx.session_maker))
+        tokens = TokenRepository(ctx.session_maker, ctx.reads)
+        runtime = Runtime(ctx, settings, DeviceCodeStore(ctx.state), tokens)
         ctx.extras[_EXTRAS_KEY] = runtime
     return runtime

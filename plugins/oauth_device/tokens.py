@@ -193,16 +193,11 @@ def _upsert(dialect: str) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def _reader(session_maker: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    """The sessions' engine without transactions (autocommit), for the single-statement hot reads."""
-    engine: AsyncEngine = session_maker.kw["bind"]
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 class TokenRepository:
-    def __init__(self, session_maker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_maker: async_sessionmaker[AsyncSession], reads: AsyncEngine) -> None:
+        """``reads`` is the host's autocommit engine (``HostContext.reads``), for single-statement reads."""
         self.session_maker = session_maker
-        self.reads = _reader(session_maker)
+        self.reads = reads
 
     async def mint(
         self,

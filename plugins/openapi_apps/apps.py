@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
@@ -30,7 +29,6 @@ from plugins.openapi_apps.schemas import AppDescription, AppListRow
 from plugins.openapi_apps.settings import NAME
 
 SCOPE_APPS_READ = "apps:read"
-_READS_KEY = "openapi_apps.reads"
 
 
 def app_not_found() -> ApiError:
@@ -58,14 +56,6 @@ def ambiguous_name(name: str, candidates: list[AppRecord]) -> ApiError:
     )
 
 
-def _reads(ctx: HostContext) -> AsyncEngine:
-    """The host engine without transactions for these single-statement reads, made once per host."""
-    engine = ctx.extras.get(_READS_KEY)
-    if engine is None:
-        engine = ctx.extras[_READS_KEY] = repository.reader(ctx.engine)
-    return engine
-
-
 def _member_of(subject: Subject, workspace_id: uuid.UUID) -> bool:
     return str(workspace_id) in subject.memberships
 
@@ -80,7 +70,7 @@ class AppsController(Controller):
         ctx: HostContext = request.app.state.host
         query = parse_app_list_query(request.query_params)
         require_membership(current_subject(request), str(query.workspace_id))
-        async with _reads(ctx).connect() as conn:
+        async with ctx.reads.connect() as conn:
             app_id = parse_uuid(query.name) if query.name else None
             if app_id is not None:
                 # UUID shortcut: the name filter names one app; page, limit, mode and tag don't apply.
@@ -115,7 +105,7 @@ async def _resolve(ctx: HostContext, subject: Subject, app_ref: str, query: Desc
     details = "info" in query.fields
     config = bool(query.fields & {"parameters", "input_schema"})
     app_id = parse_uuid(app_ref)
-    async with _reads(ctx).connect() as conn:
+    async with ctx.reads.connect() as conn:
         if app_id is not None:
             # A workspace_id that differs from the app's is ignored, as the CLI-era server did.
             record = await repository.live_app(conn, app_id, details=details, config=config)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -265,12 +265,6 @@ def _list_params(query: AppListQuery) -> dict[str, Any]:
 
 def _shape(query: AppListQuery) -> dict[str, bool]:
     return {"mode": bool(query.mode), "name": bool(query.name), "tag": bool(query.tag)}
-
-
-def reader(engine: AsyncEngine) -> AsyncEngine:
-    """The engine these reads run on: without BEGIN/ROLLBACK round trips. Each of them is a single
-    statement, and at READ COMMITTED every statement sees its own snapshot in a transaction too."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def count_listable(conn: AsyncConnection, query: AppListQuery) -> int:

@@ -216,7 +216,7 @@ async def test_unconfirmable_outcome_is_503(client, host, runtime):
 async def test_concurrent_rotations_keep_one_live_row(host):
     """Ten rotations of one device at once leave exactly one live row, with the same id throughout."""
     alice = await _member(host)
-    repo = TokenRepository(host.session_maker)
+    repo = TokenRepository(host.session_maker, host.reads)
     now = datetime.datetime.now(datetime.UTC)
 
     async def rotate(index):

@@ -16,9 +16,11 @@ fi
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing Chromium (Debian package) for the /device page tests"
-  if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  sudo_if_needed=""
+  [ "$(id -u)" = "0" ] || sudo_if_needed="sudo"
+  # Not fatal: without Chromium the browser tests skip, naming the missing /usr/bin/chromium.
+  if ! { $sudo_if_needed apt-get update -qq >/dev/null \
+         && $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+    echo "WARNING: could not install chromium; the /device browser tests will be skipped" >&2
   fi
 fi

@@ -17,7 +17,7 @@ import msgspec
 import yaml
 
 from core.domain.models import USER_FACING_MODES, AccountStatus, MemberRole
-from core.settings import Settings, SettingsError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from core.context import HostContext
@@ -38,16 +38,10 @@ def run_with_host(work: Callable[[HostContext], Awaitable[T]]) -> T:
     """Build a HostContext from the command line's settings, run ``work`` on it, release it."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core.app import build_context
+    from core.cli import cli_state, host_context
     from core.domain.services import DomainError
-    from core.logging import configure_logging
 
-    settings = _settings(click.get_current_context())
-    configure_logging(settings.log.level, settings.log.json)
-    try:
-        ctx = build_context(settings)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ctx = host_context(cli_state(click.get_current_context()))
 
     async def main() -> T:
         try:

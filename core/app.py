@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,10 +27,9 @@ from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
 from core.logging import configure_logging
-from core.plugins import LoadedPlugins, await_me_maybe, flatten, load_plugins, plugin_env_aliases
+from core.plugins import LoadedPlugins, call_hooks, flatten, load_plugins, plugin_env_aliases
 from core.settings import Settings, load_settings
 from core.state.factory import create_state_store
-from core.state.memory import MemoryStateStore
 
 # Paths outside /openapi/v1 that must never be framed either (the /device page).
 FRAME_PROTECTED_PATHS = ("/device",)
@@ -76,16 +74,13 @@ def _lifespan(ctx: HostContext) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await ctx.jobs.start()
-        for result in ctx.plugins.hook.startup(ctx=ctx):
-            await await_me_maybe(result)
+        await call_hooks(ctx.plugins.hook.startup, ctx=ctx)
         try:
             yield
         finally:
-            for result in ctx.plugins.hook.shutdown(ctx=ctx):
-                await await_me_maybe(result)
+            await call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)
             await ctx.jobs.stop()
-            if not isinstance(ctx.state, MemoryStateStore):
-                await ctx.state.close()
+            await ctx.state.close()
             await ctx.engine.dispose()
 
     return lifespan
@@ -108,7 +103,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         route_handlers=handlers,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
-        plugins=[SQLAlchemyPlugin(config=create_db_config(settings, ctx.engine))],
+        plugins=[SQLAlchemyPlugin(config=create_db_config(ctx.engine))],
         lifespan=[_lifespan(ctx)],
         openapi_config=OpenAPIConfig(
             title="difyd",
@@ -143,6 +138,6 @@ def freeze_startup_objects() -> None:
 
 def create_app_from_env() -> Litestar:
     """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment."""
-    app = create_app(load_settings(os.environ.get("DIFYD_CONFIG"), plugin_aliases=plugin_env_aliases()))
+    app = create_app()
     app.on_startup.append(freeze_startup_objects)
     return app

@@ -4,47 +4,110 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from core.plugins import describe_plugins, flatten, plugin_env_aliases
-from core.settings import Settings, SettingsError, load_settings
+from core.plugins import call_hooks, describe_plugins, flatten, plugin_env_aliases
+from core.settings import Settings, SettingsError, ensure_secret_key, read_settings
+
+if TYPE_CHECKING:
+    from core.context import HostContext
+    from core.plugins import LoadedPlugins
 
 
 class CliState:
+    """What one ``difyd`` invocation reads once: its settings (``--config``) and its plugins."""
+
     def __init__(self, config: str | None) -> None:
         self.config = config
+        self._unsettled: Settings | None = None
         self._settings: Settings | None = None
+        self._plugins: LoadedPlugins | None = None
+        self._plugin_commands: dict[str, click.Command] | None = None
+
+    def _read(self) -> Settings:
+        # Unsettled: listing plugin commands for `--help` must not write a secret key file.
+        if self._unsettled is None:
+            try:
+                self._unsettled = read_settings(self.config, plugin_aliases=plugin_env_aliases())
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._unsettled
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings(self.config, plugin_aliases=plugin_env_aliases())
+                self._settings = ensure_secret_key(self._read())
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._settings
+
+    @property
+    def plugins(self) -> LoadedPlugins:
+        """The enabled plugins, loaded once for every use in this invocation."""
+        if self._plugins is None:
+            from core.app import build_plugins  # looked up at call time: tests wrap it
+
+            try:
+                self._plugins = build_plugins(self._read())
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._plugins
+
+    @property
+    def plugin_commands(self) -> dict[str, click.Command]:
+        """The enabled plugins' commands; none when the config is broken (built-in commands report it)."""
+        if self._plugin_commands is None:
+            try:
+                commands = flatten(self.plugins.hook.cli_commands())
+            except Exception:  # `difyd --help` must work whatever the config or a plugin does
+                commands = []
+            self._plugin_commands = {command.name: command for command in commands if command.name}
+        return self._plugin_commands
+
+
+def cli_state(click_ctx: click.Context) -> CliState:
+    """The invocation's CliState; sub-command lookup can need it before the group's callback runs."""
+    root = click_ctx.find_root()
+    if isinstance(root.obj, CliState):
+        return root.obj
+    state = CliState(root.params.get("config"))
+    if "config" in root.params:  # not yet parsed during an early `--help`: don't keep a guess
+        root.obj = state
+    return state
+
+
+class DifydGroup(click.Group):
+    """The root group: built-in commands plus those of the enabled plugins, read lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *cli_state(ctx).plugin_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or cli_state(ctx).plugin_commands.get(cmd_name)
 
 
 pass_state = click.make_pass_decorator(CliState)
 
 
-@click.group()
-@click.option("--config", "config", envvar="DIFYD_CONFIG", help="Path to a TOML config file.")
+@click.group(cls=DifydGroup)
+@click.option("--config", "config", envvar="DIFYD_CONFIG", is_eager=True, help="Path to a TOML config file.")
 @click.pass_context
 def cli(click_ctx: click.Context, config: str | None) -> None:
     """difyd: a plugin-based API server for Dify's command-line client."""
-    click_ctx.obj = CliState(config)
+    click_ctx.obj = cli_state(click_ctx)
 
 
-def _context(state: CliState) -> Any:
+def host_context(state: CliState) -> HostContext:
+    """Logging configured and a HostContext built from the invocation's settings and plugins."""
     from core.app import build_context
     from core.logging import configure_logging
 
     configure_logging(state.settings.log.level, state.settings.log.json)
     try:
-        return build_context(state.settings)
+        return build_context(state.settings, state.plugins)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -84,11 +147,10 @@ def database() -> None:
 
 
 def _upgrade(state: CliState) -> None:
-    from core.app import build_plugins
     from core.db.migrate import upgrade_all
 
     try:
-        upgrade_all(state.settings, build_plugins(state.settings))
+        upgrade_all(state.settings, state.plugins)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -112,9 +174,8 @@ def workers_run(state: CliState) -> None:
     """Run a saq worker: processes enqueued jobs and cron schedules until interrupted (SIGINT/SIGTERM)."""
     from core.app import job_functions
     from core.jobs.saq_backend import SaqJobQueue, build_worker
-    from core.plugins import await_me_maybe
 
-    ctx = _context(state)
+    ctx = host_context(state)
     if not isinstance(ctx.jobs, SaqJobQueue):
         raise click.ClickException("jobs.backend is 'inprocess': jobs already run inside the API process")
     functions, crons = job_functions(ctx)
@@ -130,13 +191,11 @@ def workers_run(state: CliState) -> None:
         # The same lifespan as the API process: plugins start, then work, then plugins shut down.
         await ctx.jobs.start()
         try:
-            for result in ctx.plugins.hook.startup(ctx=ctx):
-                await await_me_maybe(result)
+            await call_hooks(ctx.plugins.hook.startup, ctx=ctx)
             try:
                 await worker.start()  # returns once a signal asked it to stop
             finally:
-                for result in ctx.plugins.hook.shutdown(ctx=ctx):
-                    await await_me_maybe(result)
+                await call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)
         finally:
             await ctx.jobs.stop()
             await ctx.state.close()
@@ -155,14 +214,7 @@ def plugins() -> None:
 @pass_state
 def plugins_list(state: CliState, as_json: bool) -> None:
     """Each plugin's name, version, enabled or not, hooks and settings schema."""
-    from core.plugins import load_plugins
-
-    settings = state.settings
-    try:
-        loaded = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    infos = describe_plugins(loaded)
+    infos = describe_plugins(state.plugins)
     if as_json:
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2, default=list))
         return
@@ -176,26 +228,11 @@ def plugins_list(state: CliState, as_json: bool) -> None:
             click.echo(f"  error: {info.error}")
 
 
-def _register_admin_and_plugin_commands() -> None:
+def main() -> None:
     from core.admin import admin_commands
 
     for command in admin_commands():
         cli.add_command(command)
-    # Plugin commands need the plugin list, which needs settings: read them leniently here so that a
-    # broken config still leaves `difyd --help` working (the command itself then reports the error).
-    try:
-        from core.plugins import load_plugins
-
-        settings = load_settings(plugin_aliases=plugin_env_aliases())
-        loaded = load_plugins(settings.plugins.enabled, settings.plugins.blocked, settings.plugin)
-        for command in flatten(loaded.hook.cli_commands()):
-            cli.add_command(command)
-    except Exception:  # noqa: S110 - see comment above
-        pass
-
-
-def main() -> None:
-    _register_admin_and_plugin_commands()
     cli()
 
 

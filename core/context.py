@@ -47,7 +47,6 @@ class HostContext:
 
     async def audit(self, event: AuditEvent) -> None:
         """Fan an audit event out to every plugin that listens (the core's log sink included)."""
-        from core.plugins import await_me_maybe
+        from core.plugins import call_hooks
 
-        for result in self.plugins.hook.audit_event(ctx=self, event=event):
-            await await_me_maybe(result)
+        await call_hooks(self.plugins.hook.audit_event, ctx=self, event=event)

@@ -96,13 +96,18 @@ def _shape_strings(raw: dict[str, Any], struct_type: type) -> dict[str, Any]:
     }
 
 
-def _validate_plugin_settings(name: str, module: object, raw: dict[str, Any]) -> Any:
+def _settings_struct(module: object) -> type | None:
+    """The settings Struct a plugin declares through ``plugin_settings()``, if it takes settings."""
     declare = getattr(module, "plugin_settings", None)
-    if declare is None:
+    return None if declare is None else declare()
+
+
+def _validate_plugin_settings(name: str, module: object, raw: dict[str, Any]) -> Any:
+    struct_type = _settings_struct(module)
+    if struct_type is None:
         if raw:
             raise SettingsError(f"plugin {name!r} takes no settings, but [plugin.{name}] has {sorted(raw)}")
         return None
-    struct_type = declare()
     try:
         return msgspec.convert(_shape_strings(raw, struct_type), struct_type, strict=False)
     except msgspec.ValidationError as exc:
@@ -121,10 +126,10 @@ def plugin_env_aliases() -> dict[str, str]:
             module = entry_point.load()
         except Exception:  # noqa: S112 - a broken plugin is reported by load_plugins, not here
             continue
-        declare = getattr(module, "plugin_settings", None)
-        if declare is None:
+        struct_type = _settings_struct(module)
+        if struct_type is None:
             continue
-        for env_name, key in getattr(declare(), "env_aliases", {}).items():
+        for env_name, key in getattr(struct_type, "env_aliases", {}).items():
             aliases[env_name] = f"plugin.{name}.{key}"
     return aliases
 
@@ -210,10 +215,8 @@ def describe_plugins(loaded: LoadedPlugins) -> list[PluginInfo]:
                 if hasattr(getattr(module, attr), f"{hookspecs.PROJECT}_impl")
             )
         )
-        schema = None
-        declare = getattr(module, "plugin_settings", None)
-        if declare is not None:
-            schema = msgspec.json.schema(declare())
+        struct_type = _settings_struct(module)
+        schema = None if struct_type is None else msgspec.json.schema(struct_type)
         infos.append(
             PluginInfo(
                 name=name,
@@ -234,6 +237,11 @@ async def await_me_maybe(value: Any) -> Any:
     if inspect.isawaitable(value):
         value = await value
     return value
+
+
+async def call_hooks(hook_caller: Any, **kwargs: Any) -> list[Any]:
+    """Call a hook and resolve each implementation's result in turn (pluggy itself is synchronous)."""
+    return [await await_me_maybe(result) for result in hook_caller(**kwargs)]
 
 
 def flatten(results: Iterable[Any]) -> list[Any]:

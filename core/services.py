@@ -49,6 +49,6 @@ class DeviceApprovals(Protocol):
         """The pending device code behind this user code (any spelling), or None."""
 
     async def approve_external(
-        self, user_code: str, *, subject_email: str, subject_issuer: str, approver_ip: str | None = None
+        self, user_code: str, *, subject_email: str, subject_issuer: str
     ) -> ApprovalOutcome:
         """Mint a ``dfoe_`` token for an SSO subject and approve the code, or raise DeviceApprovalError."""

@@ -292,17 +292,25 @@ def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path
     return DEFAULT_CONFIG
 
 
+def read_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    plugin_aliases: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the TOML file, overlay the environment and validate; the secret key is left unsettled."""
+    env = os.environ if environ is None else environ
+    tree = read_toml(config_path(path, env))
+    tree = apply_environment(tree, env, plugin_aliases)
+    return validate_tree(tree, env)
+
+
 def load_settings(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     plugin_aliases: Mapping[str, str] | None = None,
 ) -> Settings:
     """Read the TOML file, overlay the environment, validate, and settle the secret key."""
-    env = os.environ if environ is None else environ
-    tree = read_toml(config_path(path, env))
-    tree = apply_environment(tree, env, plugin_aliases)
-    settings = validate_tree(tree, env)
-    return ensure_secret_key(settings)
+    return ensure_secret_key(read_settings(path, environ, plugin_aliases))
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

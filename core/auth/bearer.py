@@ -18,7 +18,7 @@ import hashlib
 import time
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -29,7 +29,7 @@ from core.audit import AuditEvent
 from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
 from core.domain.models import Account, AccountStatus, Membership
-from core.http.errors import ApiError, too_many_requests
+from core.http.errors import ApiError
 from core.http.ratelimit import RateLimit
 from core.state.contract import StateStore
 
@@ -220,7 +220,7 @@ class BearerPipeline:
             if self._expired(entry.record):
                 self.near.forget(token_hash)
                 await self._hard_expire(authenticator, entry.record, token_hash)
-        await self._enforce_rate_limit(token_hash)
+        await self.per_token.enforce(self.state, token_hash)
         return subject
 
     async def _single_flight(
@@ -302,20 +302,13 @@ class BearerPipeline:
         if record.account_id is None:
             return {}
         account_id = uuid.UUID(record.account_id)
-        async with self.ctx.session_maker() as session:
-            rows = await session.execute(
+        async with self.ctx.reads.connect() as conn:
+            rows = await conn.execute(
                 select(Membership.tenant_id, Membership.role)
                 .join(Account, Account.id == Membership.account_id)
                 .where(Membership.account_id == account_id, Account.status == AccountStatus.ACTIVE.value)
             )
             return {str(tenant_id): role for tenant_id, role in rows.all()}
-
-    async def _enforce_rate_limit(self, token_hash: str) -> None:
-        if self.per_token.limit <= 0:
-            return
-        verdict = await self.per_token.hit(self.state, token_hash)
-        if not verdict.allowed:
-            raise too_many_requests(verdict.retry_after)
 
     @staticmethod
     def _subject(entry: _CacheEntry, token_hash: str) -> Subject:
@@ -334,9 +327,6 @@ class BearerPipeline:
             memberships=entry.memberships,
         )
 
-    async def forget(self, token_hash: str | None) -> None:
-        await forget_token(self.state, token_hash)
-
     async def wrong_surface(self, subject: Subject, path: str) -> ApiError:
         await self.ctx.audit(
             AuditEvent(
@@ -351,6 +341,3 @@ class BearerPipeline:
         )
         canonical = CANONICAL_SURFACE.get(subject.kind, "/openapi/v1")
         return ApiError(403, f"wrong_surface (canonical: {canonical})")
-
-
-Guard = Callable[[Any, Any], Awaitable[None]]

@@ -134,8 +134,13 @@ async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
     account_id = passport_account_id(ctx.settings, connection)
     if account_id is None:
         raise ApiError(401, "Unauthorized.")
-    async with ctx.session_maker() as session:
-        account = await session.get(Account, account_id)
+    async with ctx.reads.connect() as conn:
+        account = (
+            await conn.execute(
+                select(Account.id, Account.email, Account.name, Account.status)
+                .where(Account.id == account_id)
+            )
+        ).first()
         if account is None:
             raise ApiError(401, "Unauthorized.")
         if account.status == AccountStatus.BANNED.value:
@@ -145,7 +150,7 @@ async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
         if account.status == AccountStatus.PENDING.value:
             raise ApiError(400, "Account not initialized.", code="account_not_initialized")
         joins = (
-            await session.execute(
+            await conn.execute(
                 select(Membership.tenant_id, Membership.current)
                 .where(Membership.account_id == account_id)
                 .order_by(Membership.created_at)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.auth.console import (
     clear_session_cookies,
@@ -17,7 +17,8 @@ from core.auth.console import (
 )
 from core.auth.passwords import verify_password
 from core.context import HostContext
-from core.domain.models import Account, AccountStatus, Membership, Workspace
+from core.domain import services
+from core.domain.models import AccountStatus, Membership, Workspace
 from core.http.errors import ApiError
 from core.http.metrics import LOGINS
 from core.http.ratelimit import RateLimit
@@ -88,9 +89,7 @@ class ConsoleController(Controller):
         email = data.email.strip().lower()
         await account_limit.enforce(ctx.state, hashlib.sha256(email.encode()).hexdigest())
         async with ctx.session_maker() as session:
-            account = (
-                await session.execute(select(Account).where(func.lower(Account.email) == email))
-            ).scalar_one_or_none()
+            account = await services.account_by_email(session, email)
         # The same answer, after the same work, for an unknown email and a wrong password.
         password_ok = verify_password(account.password_hash if account else None, data.password)
         if account is None or not password_ok:

@@ -52,8 +52,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-def create_db_config(settings: Settings, engine: AsyncEngine | None = None) -> SQLAlchemyAsyncConfig:
-    engine = engine or create_engine(settings)
+def create_db_config(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),

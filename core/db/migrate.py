@@ -28,9 +28,3 @@ def alembic_config(settings: Settings, plugins: LoadedPlugins) -> Config:
 def upgrade_all(settings: Settings, plugins: LoadedPlugins) -> None:
     """Equivalent of ``alembic upgrade heads`` over every branch."""
     command.upgrade(alembic_config(settings, plugins), "heads")
-
-
-def current_heads(settings: Settings, plugins: LoadedPlugins) -> list[str]:
-    from alembic.script import ScriptDirectory
-
-    return list(ScriptDirectory.from_config(alembic_config(settings, plugins)).get_heads())

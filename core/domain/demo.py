@@ -14,7 +14,7 @@ from typing import Any
 
 from core.context import HostContext
 from core.domain import services
-from core.plugins import await_me_maybe
+from core.plugins import call_hooks
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Demo User"
@@ -356,6 +356,5 @@ async def seed_demo(ctx: HostContext, password: str) -> DemoSeed:
                         "enable_api": app.enable_api,
                     }
                 )
-    for result in ctx.plugins.hook.demo_data(ctx=ctx, seed=seed.as_hook_seed()):
-        await await_me_maybe(result)
+    await call_hooks(ctx.plugins.hook.demo_data, ctx=ctx, seed=seed.as_hook_seed())
     return seed

@@ -102,8 +102,13 @@ def _api_error_handler(_: Request, exc: ApiError) -> Response[Any]:
     return error_response(exc)
 
 
-def _oauth_error_handler(_: Request, exc: OAuthError) -> Response[Any]:
+def oauth_error_response(exc: OAuthError) -> Response[Any]:
+    """The ``{"error": code}`` response, for routes that answer an OAuthError without raising it."""
     return Response(content={"error": exc.error}, status_code=exc.status, headers=exc.headers)
+
+
+def _oauth_error_handler(_: Request, exc: OAuthError) -> Response[Any]:
+    return oauth_error_response(exc)
 
 
 # msgspec's messages, as Litestar passes them on, mapped to the pydantic-style ``type`` clients know.

@@ -44,7 +44,7 @@ class OpenApiHeadersMiddleware:
             return
         path: str = scope["path"]
         on_api = path.startswith(OPENAPI_PREFIX)
-        if not on_api and not path.startswith(self.frame_paths or ("\0",)):
+        if not on_api and not path.startswith(self.frame_paths):
             await self.app(scope, receive, send)
             return
         origin = _header(scope, b"origin") if on_api else None

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from croniter import croniter
 
-from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, check_cron, job_name, job_registry
+from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
 
 # A stopping server waits this long for running jobs (a stuck job must not hold Ctrl-C for minutes).
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -34,8 +34,7 @@ def _now() -> datetime.datetime:
 class InProcessJobQueue:
     def __init__(self, functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob], concurrency: int = 10):
         self.cron_jobs = list(cron_jobs)
-        for cron in self.cron_jobs:
-            check_cron(cron)  # a bad schedule stops startup, not a background task later
+        # Also checks the schedules: a bad one stops startup, not a background task later.
         self.functions = job_registry(functions, self.cron_jobs)
         self.context: dict[str, Any] = {}
         self._slots = asyncio.Semaphore(concurrency)

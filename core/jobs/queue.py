@@ -30,7 +30,7 @@ class CronJob:
 
     function: JobFunction
     cron: str
-    timeout: int = 300
+    timeout: int = JOB_TIMEOUT_SECONDS
 
 
 class JobQueue(Protocol):
@@ -54,7 +54,13 @@ def job_name(function: JobFunction) -> str:
 
 
 def job_registry(functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob]) -> dict[str, JobFunction]:
-    """Every job by name; two different functions under one name would run the wrong code, so refuse."""
+    """Every job by name; two different functions under one name would run the wrong code, so refuse.
+
+    Cron schedules are checked here too, so that a bad one stops startup on either backend.
+    """
+    cron_jobs = list(cron_jobs)
+    for cron in cron_jobs:
+        _check_cron(cron)
     registry: dict[str, JobFunction] = {}
     for function in [*functions, *(cron.function for cron in cron_jobs)]:
         name = job_name(function)
@@ -67,6 +73,6 @@ def job_registry(functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob])
     return registry
 
 
-def check_cron(cron: CronJob) -> None:
+def _check_cron(cron: CronJob) -> None:
     if not croniter.is_valid(cron.cron):
         raise ValueError(f"cron schedule {cron.cron!r} of job {job_name(cron.function)!r} is not valid")

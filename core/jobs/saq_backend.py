@@ -9,7 +9,7 @@ from typing import Any
 from saq import CronJob as SaqCronJob
 from saq import Job, Queue, Worker
 
-from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, check_cron, job_name, job_registry
+from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
 
 
 class SaqJobQueue:
@@ -47,8 +47,6 @@ def build_worker(
     concurrency: int,
 ) -> Worker:
     cron_jobs = list(cron_jobs)
-    for cron in cron_jobs:
-        check_cron(cron)
     registry = job_registry(functions, cron_jobs)
     crons = [
         SaqCronJob(_named_for_saq(cron.function), cron=cron.cron, timeout=cron.timeout) for cron in cron_jobs

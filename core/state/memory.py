@@ -134,8 +134,7 @@ class MemoryStateStore:
         return True
 
     async def close(self) -> None:
-        self._values.clear()
-        self._windows.clear()
+        """Nothing to release; the data stays, so a context may serve another app lifespan after this."""
 
     def sweep(self) -> int:
         """Drop expired entries and idle windows, so keys nobody reads again do not pile up."""

@@ -90,10 +90,6 @@ class RedisStateStore:
     def from_url(cls, url: str, key_prefix: str = "") -> RedisStateStore:
         return cls(Redis.from_url(url, decode_responses=False), key_prefix)
 
-    @property
-    def client(self) -> Redis:
-        return self._redis
-
     def _k(self, key: str) -> str:
         return self._prefix + key
 

@@ -36,12 +36,10 @@ class WrongCodeCounter:
         self.state = state
 
     async def ensure_not_locked(self, ip: str) -> None:
-        if await self.state.get(lockout_key(ip)) is not None:
-            await self._raise_locked(ip)
-
-    async def _raise_locked(self, ip: str) -> None:
+        # One round trip: the lockout key is always written with a TTL, so None means no lockout.
         remaining = await self.state.ttl(lockout_key(ip))
-        raise too_many_requests(remaining or LOCKOUT_SECONDS, "too many wrong user codes")
+        if remaining is not None:
+            raise too_many_requests(remaining or LOCKOUT_SECONDS, "too many wrong user codes")
 
     async def miss(self, ip: str) -> None:
         """Count a wrong code; the tenth in the window starts the lockout."""

@@ -22,7 +22,8 @@ import structlog
 from core.audit import AuditEvent
 from core.auth.bearer import forget_token, hash_token
 from core.services import ApprovalOutcome, DeviceApprovalError, PendingDeviceCode
-from plugins.oauth_device.codes import ACCOUNT_PREFIX, EXTERNAL_PREFIX, new_token, normalise_user_code
+from plugins.oauth_device.authenticator import VARIANTS, Variant
+from plugins.oauth_device.codes import ACCOUNT_PREFIX, EXTERNAL_PREFIX, new_token
 from plugins.oauth_device.device_state import (
     APPROVED,
     APPROVED_MIN_TTL,
@@ -62,8 +63,7 @@ def guard_key(email: str, issuer: str, client_id: str, device_label: str) -> str
 class MintSubject:
     """Who the token is for, and how to render the poll payload for them."""
 
-    prefix: str
-    subject_type: str
+    variant: Variant  # the token prefix, subject kind and scopes
     email: str
     issuer: str
     account_id: uuid.UUID | None
@@ -81,19 +81,17 @@ class DeviceApprovalService:
         self.state = runtime.ctx.state
 
     async def lookup_pending(self, user_code: str) -> PendingDeviceCode | None:
-        code = normalise_user_code(user_code)
-        loaded = await self.runtime.store.load_by_user_code(code) if code else None
-        if loaded is None or loaded.state.status != PENDING:
+        loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
+        if loaded is None or remaining is None:
             return None
-        remaining = max(int(loaded.state.expires_at - self.runtime.now()), 0)
-        return PendingDeviceCode(code, loaded.state.client_id, loaded.state.device_label, remaining)
+        state = loaded.state  # its user_code is the normalised key it was found under
+        return PendingDeviceCode(state.user_code, state.client_id, state.device_label, remaining)
 
     async def _pending(self, user_code: str) -> Loaded:
-        code = normalise_user_code(user_code)
-        loaded = await self.runtime.store.load_by_user_code(code) if code else None
+        loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
             raise expired_or_unknown()
-        if loaded.state.status != PENDING:
+        if remaining is None:
             raise already_resolved()
         return loaded
 
@@ -105,15 +103,15 @@ class DeviceApprovalService:
         email: str,
         active_workspace: uuid.UUID | None,
     ) -> ApprovalOutcome:
-        subject = MintSubject(ACCOUNT_PREFIX, "account", email, ACCOUNT_ISSUER, account_id, active_workspace)
+        subject = MintSubject(VARIANTS[ACCOUNT_PREFIX], email, ACCOUNT_ISSUER, account_id, active_workspace)
         return await self._approve(user_code, subject)
 
     async def approve_external(
-        self, user_code: str, *, subject_email: str, subject_issuer: str, approver_ip: str | None = None
+        self, user_code: str, *, subject_email: str, subject_issuer: str
     ) -> ApprovalOutcome:
         if not subject_issuer.strip():
             raise DeviceApprovalError("mint_policy_violation", 400)
-        subject = MintSubject(EXTERNAL_PREFIX, "external_sso", subject_email, subject_issuer, None)
+        subject = MintSubject(VARIANTS[EXTERNAL_PREFIX], subject_email, subject_issuer, None)
         return await self._approve(user_code, subject)
 
     async def _approve(self, user_code: str, subject: MintSubject) -> ApprovalOutcome:
@@ -142,9 +140,9 @@ class DeviceApprovalService:
     async def _mint(self, current: Loaded, subject: MintSubject) -> tuple[Minted, str]:
         runtime = self.runtime
         now = runtime.now_dt()
-        token = new_token(subject.prefix)
+        token = new_token(subject.variant.prefix)
         minted = await runtime.tokens.mint(
-            prefix=subject.prefix,
+            prefix=subject.variant.prefix,
             token_hash=hash_token(token),
             subject_email=subject.email,
             subject_issuer=subject.issuer,
@@ -224,7 +222,7 @@ class DeviceApprovalService:
     async def _audit_approved(self, current: Loaded, minted: Minted, subject: MintSubject) -> None:
         common = {
             "token_id": str(minted.token_id),
-            "subject_type": subject.subject_type,
+            "subject_type": subject.variant.kind,
             "client_id": current.state.client_id,
             "device_label": current.state.device_label,
         }
@@ -239,9 +237,7 @@ class DeviceApprovalService:
                     "subject_email": subject.email,
                     "account_id": str(subject.account_id) if subject.account_id else None,
                     "tenant_id": str(subject.preferred_workspace) if subject.preferred_workspace else None,
-                    "scopes": ["full"]
-                    if subject.account_id
-                    else ["apps:run", "apps:read:permitted-external"],
+                    "scopes": list(subject.variant.scopes),
                     "expires_at": minted.expires_at.isoformat(),
                 },
             )

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from core.state.contract import StateStore
+from plugins.oauth_device.codes import new_user_code, normalise_user_code
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -81,10 +82,10 @@ class DeviceCodeStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
 
-    async def claim_user_code(self, make_code: Any, device_code: str) -> str | None:
+    async def claim_user_code(self, device_code: str) -> str | None:
         """Claim a fresh user code with set-if-absent; None after five collisions in a row."""
         for _ in range(USER_CODE_CLAIM_ATTEMPTS):
-            user_code = make_code()
+            user_code = new_user_code()
             if await self.state.set_if_absent(user_key(user_code), device_code.encode(), ttl=DEVICE_CODE_TTL):
                 return user_code
         return None
@@ -106,6 +107,14 @@ class DeviceCodeStore:
     async def load_by_user_code(self, user_code: str) -> Loaded | None:
         device_code = await self.device_code_for(user_code)
         return await self.load(device_code) if device_code else None
+
+    async def find(self, user_code: str | None, now: float) -> tuple[Loaded | None, int | None]:
+        """The state behind a user code in any spelling, and its seconds left (None unless still pending)."""
+        code = normalise_user_code(user_code)
+        loaded = await self.load_by_user_code(code) if code else None
+        if loaded is None or loaded.state.status != PENDING:
+            return loaded, None
+        return loaded, max(int(loaded.state.expires_at - now), 0)
 
     async def transition(self, loaded: Loaded, new_state: DeviceCodeState, min_ttl: float) -> bool:
         """pending -> approved/denied, only if the state is still exactly what was read."""

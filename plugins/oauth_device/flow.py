@@ -10,7 +10,7 @@ import structlog
 from core.audit import AuditEvent
 from core.auth.bearer import hash_token
 from core.http.errors import OAuthError
-from plugins.oauth_device.codes import new_device_code, new_user_code, normalise_user_code
+from plugins.oauth_device.codes import new_device_code
 from plugins.oauth_device.device_state import (
     APPROVED,
     DENIED,
@@ -18,8 +18,6 @@ from plugins.oauth_device.device_state import (
     PENDING,
     POLL_INTERVAL,
     DeviceCodeState,
-    decode_state,
-    device_key,
 )
 from plugins.oauth_device.runtime import Runtime
 from plugins.oauth_device.tokens import parse_uuid
@@ -41,7 +39,7 @@ class DeviceFlow:
     ) -> dict[str, Any]:
         runtime = self.runtime
         device_code = new_device_code()
-        user_code = await runtime.store.claim_user_code(new_user_code, device_code)
+        user_code = await runtime.store.claim_user_code(device_code)
         if user_code is None:
             raise OAuthError(503, "user_code_exhausted")
         now = runtime.now()
@@ -74,14 +72,14 @@ class DeviceFlow:
         previous = await store.touch_poll(device_code, now)
         if previous is not None and now - previous < POLL_INTERVAL:
             raise poll_error("slow_down")
-        raw = await runtime.ctx.state.get(device_key(device_code))
-        state = decode_state(raw)
-        if raw is None or state is None:
+        loaded = await store.load(device_code)  # one read: a missing or corrupt state is None
+        if loaded is None:
             raise poll_error("expired_token")
+        state = loaded.state
         if state.status == PENDING:
             raise poll_error("authorization_pending")
         # Terminal: of N concurrent pollers exactly one deletes these exact bytes.
-        if not await store.consume(device_code, raw):
+        if not await store.consume(device_code, loaded.raw):
             raise poll_error("expired_token")
         try:
             await store.forget_user_code(state.user_code)
@@ -113,19 +111,17 @@ class DeviceFlow:
 
     async def lookup(self, user_code: str) -> tuple[dict[str, Any], bool]:
         """The lookup body, and whether the code was known at all (unknown codes count as misses)."""
-        code = normalise_user_code(user_code)
-        loaded = await self.runtime.store.load_by_user_code(code) if code else None
+        loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
             return {"valid": False, "expires_in_remaining": 0, "client_id": None, "device_label": None}, False
         state = loaded.state
-        if state.status != PENDING:
+        if remaining is None:
             return {
                 "valid": False,
                 "expires_in_remaining": 0,
                 "client_id": state.client_id,
                 "device_label": None,
             }, True
-        remaining = max(int(state.expires_at - self.runtime.now()), 0)
         return {
             "valid": True,
             "expires_in_remaining": remaining,

@@ -26,10 +26,6 @@ ROTATION_KEY = ("subject_email", "subject_issuer", "client_id", "device_label")
 PURGE_BATCH = 500
 
 
-def to_datetime(epoch: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC)
-
-
 def parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -69,15 +65,6 @@ class Subject:
     issuer: str | None
     account_id: uuid.UUID | None
 
-    def owns(self) -> Any:
-        if self.account_id is not None:
-            return TABLE.c.account_id == self.account_id
-        return and_(
-            TABLE.c.subject_email == self.email,
-            TABLE.c.subject_issuer == self.issuer,
-            TABLE.c.account_id.is_(None),
-        )
-
     @property
     def shape(self) -> str:
         """Which ``_owned_by`` statement shape fits this subject (see ``params`` for its values)."""
@@ -103,7 +90,7 @@ class Subject:
 
 BY_ACCOUNT = "account"
 BY_ISSUER = "issuer"
-BY_NO_ISSUER = "no_issuer"  # ``owns()`` compares a None issuer as IS NULL; a bound NULL would match nothing
+BY_NO_ISSUER = "no_issuer"  # a None issuer is compared as IS NULL; a bound NULL would match nothing
 
 _OWNER_ACCOUNT = bindparam("owner_account_id", type_=TABLE.c.account_id.type)
 _OWNER_EMAIL = bindparam("owner_email", type_=TABLE.c.subject_email.type)
@@ -115,7 +102,7 @@ _OFFSET = bindparam("offset", type_=Integer)
 
 
 def _owned_by(shape: str) -> Any:
-    """``Subject.owns`` with bound parameters instead of values (see ``Subject.params``)."""
+    """The rows a subject owns, with bound parameters instead of values (see ``Subject.params``)."""
     if shape == BY_ACCOUNT:
         return TABLE.c.account_id == _OWNER_ACCOUNT
     issuer = TABLE.c.subject_issuer
@@ -310,17 +297,17 @@ class TokenRepository:
         async with self.reads.connect() as conn:
             return (await conn.execute(_BY_HASH, {"token_hash": token_hash})).first()
 
-    async def revoke(
-        self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject | None = None
-    ) -> str | None:
-        """Revoke one live row; return its old hash (to drop from the auth cache), None if nothing changed."""
-        conditions = [TABLE.c.id == token_id, TABLE.c.revoked_at.is_(None)]
-        if owner is not None:
-            conditions.append(owner.owns())
+    async def revoke(self, token_id: uuid.UUID, now: datetime.datetime, owner: Subject) -> str | None:
+        """Revoke one live row of ``owner``; return its old hash (to drop from the auth cache), None if
+        nothing changed (unknown, foreign or already revoked)."""
+        conditions = (TABLE.c.id == _TOKEN_ID, TABLE.c.revoked_at.is_(None), _owned_by(owner.shape))
+        params = {"token_id": token_id, **owner.params()}
         async with self.session_maker() as session, session.begin():
-            old_hash = await session.scalar(select(TABLE.c.token_hash).where(*conditions).with_for_update())
+            old_hash = await session.scalar(
+                select(TABLE.c.token_hash).where(*conditions).with_for_update(), params
+            )
             result = await session.execute(
-                update(TABLE).where(*conditions).values(revoked_at=now, token_hash=None)
+                update(TABLE).where(*conditions).values(revoked_at=now, token_hash=None), params
             )
         return old_hash if result.rowcount == 1 else None
 

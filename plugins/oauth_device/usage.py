@@ -51,8 +51,9 @@ async def flush_uses(state: StateStore, repository: TokenRepository, now: float)
     raw_cursor = await state.get(CURSOR_KEY)
     start = int(raw_cursor) if raw_cursor else current - FIRST_FLUSH_LOOKBACK_MINUTES
     latest: dict[uuid.UUID, float] = {}
-    for minute in range(start, current):
-        raw_count = await state.get(_count_key(minute))
+    minutes = range(start, current)
+    counts = await state.get_many([_count_key(minute) for minute in minutes]) if minutes else []
+    for minute, raw_count in zip(minutes, counts, strict=True):
         if not raw_count:
             continue
         keys = [_entry_key(minute, index) for index in range(1, int(raw_count) + 1)]

@@ -56,8 +56,14 @@ def fallback_parameters() -> dict[str, Any]:
 
 def user_input_form(mode: str, config: Any) -> list[Any]:
     """The form rows: ``[{<control type>: {variable, label, required, ...}}, ...]``."""
+    form = configured_form(mode, config)
+    return [] if form is None else form
+
+
+def configured_form(mode: str, config: Any) -> list[Any] | None:
+    """The form rows of a configured app; None when the app is not configured (see ``is_configured``)."""
     if not is_configured(mode, config):
-        return []
+        return None
     if mode in WORKFLOW_MODES:
         return _start_node_form(config.get("graph"))
     rows = config.get("user_input_form")
@@ -79,7 +85,8 @@ def _start_node_form(graph: Any) -> list[Any]:
 
 
 def app_parameters(mode: str, config: Any, system_parameters: Mapping[str, int]) -> dict[str, Any]:
-    if not is_configured(mode, config):
+    form = configured_form(mode, config)
+    if form is None:
         return fallback_parameters()
     features = config.get("features") if mode in WORKFLOW_MODES else config
     features = features if isinstance(features, Mapping) else {}
@@ -87,12 +94,19 @@ def app_parameters(mode: str, config: Any, system_parameters: Mapping[str, int])
     for key, default in FEATURE_DEFAULTS.items():
         value = features.get(key)
         parameters[key] = copy.deepcopy(default) if value is None else value
-    parameters["user_input_form"] = user_input_form(mode, config)
+    parameters["user_input_form"] = form
     parameters["system_parameters"] = dict(system_parameters)
     return _in_wire_order(parameters)
 
 
+# Key order of service-API ``/v1/parameters`` (clients don't depend on it; humans reading do).
+_WIRE_ORDER = (
+    *list(FEATURE_DEFAULTS)[:8],
+    "user_input_form",
+    *list(FEATURE_DEFAULTS)[8:],
+    "system_parameters",
+)
+
+
 def _in_wire_order(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Key order of service-API ``/v1/parameters`` (clients don't depend on it; humans reading do)."""
-    order = [*list(FEATURE_DEFAULTS)[:8], "user_input_form", *list(FEATURE_DEFAULTS)[8:], "system_parameters"]
-    return {key: parameters[key] for key in order}
+    return {key: parameters[key] for key in _WIRE_ORDER}

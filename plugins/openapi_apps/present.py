@@ -7,7 +7,7 @@ from typing import Any
 
 from core.domain.models import AppMode
 from plugins.openapi_apps.input_schema import empty_schema, input_schema
-from plugins.openapi_apps.parameters import app_parameters, is_configured, user_input_form
+from plugins.openapi_apps.parameters import app_parameters, configured_form
 from plugins.openapi_apps.repository import AppRecord, WorkspaceMembershipRecord
 from plugins.openapi_apps.schemas import (
     AppDescription,
@@ -93,10 +93,8 @@ def app_description(
     if "parameters" in fields:
         parameters = app_parameters(record.mode, record.config, system_parameters)
     if "input_schema" in fields:
-        if is_configured(record.mode, record.config):
-            schema = input_schema(record.mode, user_input_form(record.mode, record.config))
-        else:
-            schema = empty_schema()
+        form = configured_form(record.mode, record.config)
+        schema = empty_schema() if form is None else input_schema(record.mode, form)
     return AppDescription(
         info=app_info(record) if "info" in fields else None, parameters=parameters, input_schema=schema
     )

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -90,16 +90,16 @@ def _memberships_of(account_id: uuid.UUID) -> Select[Any]:
     )
 
 
-async def workspaces_of(session: AsyncSession, account_id: uuid.UUID) -> list[WorkspaceMembershipRecord]:
+async def workspaces_of(conn: AsyncConnection, account_id: uuid.UUID) -> list[WorkspaceMembershipRecord]:
     """Every workspace the account belongs to, oldest workspace first."""
-    rows = await session.execute(_memberships_of(account_id).order_by(Workspace.created_at, Workspace.id))
+    rows = await conn.execute(_memberships_of(account_id).order_by(Workspace.created_at, Workspace.id))
     return [WorkspaceMembershipRecord(*row) for row in rows.all()]
 
 
 async def workspace_of(
-    session: AsyncSession, account_id: uuid.UUID, workspace_id: uuid.UUID
+    conn: AsyncConnection, account_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> WorkspaceMembershipRecord | None:
-    row = (await session.execute(_memberships_of(account_id).where(Workspace.id == workspace_id))).first()
+    row = (await conn.execute(_memberships_of(account_id).where(Workspace.id == workspace_id))).first()
     return WorkspaceMembershipRecord(*row) if row else None
 
 

@@ -34,8 +34,8 @@ class WorkspacesController(Controller):
     @get("", summary="The caller's workspaces, oldest first")
     async def list_workspaces(self, request: Request) -> WorkspaceList:
         ctx: HostContext = request.app.state.host
-        async with ctx.session_maker() as session:
-            records = await repository.workspaces_of(session, _account_id(current_subject(request)))
+        async with ctx.reads.connect() as conn:
+            records = await repository.workspaces_of(conn, _account_id(current_subject(request)))
         return WorkspaceList(workspaces=[workspace_row(record) for record in records])
 
     @get("/{workspace_id:str}", summary="One workspace the caller belongs to")
@@ -46,8 +46,8 @@ class WorkspacesController(Controller):
         if parsed is None:
             raise _not_found()  # a malformed id is just an id nobody is a member of
         require_membership(subject, str(parsed))
-        async with ctx.session_maker() as session:
-            record = await repository.workspace_of(session, _account_id(subject), parsed)
+        async with ctx.reads.connect() as conn:
+            record = await repository.workspace_of(conn, _account_id(subject), parsed)
         if record is None:  # left the workspace since the token's membership snapshot was taken
             raise _not_found()
         return workspace_detail(record)

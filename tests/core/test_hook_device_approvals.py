@@ -21,7 +21,7 @@ class ProbeApprovals:
         return PendingDeviceCode("ABCD-EFGH", "difyctl", "laptop", 300)
 
     async def approve_external(
-        self, user_code: str, *, subject_email: str, subject_issuer: str, approver_ip: str | None = None
+        self, user_code: str, *, subject_email: str, subject_issuer: str
     ) -> ApprovalOutcome:
         return ApprovalOutcome(token_id="t-1", expires_at=0.0)
 

@@ -148,10 +148,11 @@ class AccountController(Controller):
             raise _session_not_found()
         runtime = runtime_of(ctx)
         owner = owner_of(subject)
-        if not await runtime.tokens.owned(token_id, owner):
-            raise _session_not_found()
         old_hash = await runtime.tokens.revoke(token_id, runtime.now_dt(), owner)
         if old_hash is not None:
             await forget_token(ctx.state, old_hash)
             await _revoked(ctx, subject, str(token_id), "session")
+        elif not await runtime.tokens.owned(token_id, owner):
+            # Nothing revoked: an already-revoked own session is still a 200, a foreign or unknown id a 404.
+            raise _session_not_found()
         return {"status": "revoked"}

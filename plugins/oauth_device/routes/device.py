@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from core.auth.bearer import BEARER_DISABLED
 from core.auth.console import ConsoleUser, console_session_guard, console_user
 from core.context import HostContext
-from core.http.errors import ApiError, OAuthError
+from core.http.errors import ApiError, OAuthError, oauth_error_response
 from core.services import DeviceApprovalError
 from plugins.oauth_device.abuse import (
     APPROVE_PER_ACCOUNT,
@@ -70,8 +70,8 @@ class DeviceController(Controller):
             payload = await DeviceFlow(runtime_of(_host(request))).poll(device_code, lambda: _ip(request))
         except OAuthError as exc:
             # Most polls end here (slow_down, authorization_pending): answering directly skips the
-            # framework's exception path. Same response as core's OAuthError handler.
-            return Response({"error": exc.error}, status_code=exc.status, headers=exc.headers)
+            # framework's exception path, with the response core's OAuthError handler gives.
+            return oauth_error_response(exc)
         return Response(payload, status_code=200)
 
     @get("/lookup", summary="Is this user code pending? (the /device page)")
@@ -138,6 +138,4 @@ async def _decide(request: Request, decision: Any) -> None:
     except DeviceApprovalError as exc:
         if exc.code == "expired_or_unknown":
             await WrongCodeCounter(_host(request).state).miss(_ip(request))
-        if exc.code == "mint_policy_violation":
-            raise ApiError(400, f"mint_policy_violation: {exc.code}", code="bad_request") from exc
         raise OAuthError(exc.status, exc.code) from exc

@@ -8,7 +8,7 @@ from litestar import Request, get, post
 from litestar.response import Response
 
 from core.audit import AuditEvent
-from core.auth.bearer import forget_token, hash_token
+from core.auth.bearer import forget_token, hash_token, token_prefix
 from core.context import HostContext
 from core.http.errors import OAuthError
 from plugins.oauth_device.abuse import REVOKE_PER_IP
@@ -17,6 +17,8 @@ from plugins.oauth_device.bodies import read_body
 from plugins.oauth_device.runtime import runtime_of
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# Every scope a token prefix grants, each once, in the prefixes' order.
+SCOPES_SUPPORTED = list(dict.fromkeys(scope for variant in VARIANTS.values() for scope in variant.scopes))
 
 
 def issuer_of(request: Request) -> str:
@@ -38,7 +40,7 @@ async def revoke_token(request: Request) -> Response[None]:
     token = body.get("token")
     if not isinstance(token, str) or not token:
         raise OAuthError(400, "invalid_request")
-    if token.partition("_")[0] + "_" in VARIANTS:
+    if token_prefix(token) in VARIANTS:
         runtime = runtime_of(ctx)
         token_hash = hash_token(token)
         token_id = await runtime.tokens.revoke_by_hash(token_hash, runtime.now_dt())
@@ -67,5 +69,5 @@ async def authorization_server_metadata(request: Request) -> dict[str, Any]:
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "scopes_supported": ["full", "apps:run", "apps:read:permitted-external"],
+        "scopes_supported": list(SCOPES_SUPPORTED),
     }

@@ -91,10 +91,10 @@ async def test_form_encoded_body_is_accepted(client):
 
 async def test_user_code_exhausted_after_five_collisions(client, host, monkeypatch):
     """Five user-code collisions in a row answer 503 {"error": "user_code_exhausted"}."""
-    from plugins.oauth_device import flow
+    from plugins.oauth_device import device_state
 
     await host.state.set(user_key("AAAA-AAAA"), b"dc_taken", ttl=900)
-    monkeypatch.setattr(flow, "new_user_code", lambda: "AAAA-AAAA")
+    monkeypatch.setattr(device_state, "new_user_code", lambda: "AAAA-AAAA")
     response = await client.post(CODE, json=BODY)
     assert response.status_code == 503
     assert response.json() == {"error": "user_code_exhausted"}

@@ -15,7 +15,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -40,6 +40,10 @@ DIFY_ENV_ALIASES: dict[str, str] = {
 }
 
 
+# A timeout: more than zero, at most ten minutes.
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=600)]
+
+
 class SettingsError(Exception):
     """A configuration problem that stops the server from starting; the message says what to fix."""
 
@@ -58,11 +62,22 @@ class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):
     # Connections each process keeps open to PostgreSQL; a request waits for a free one rather than
     # opening and closing extra connections under load (that churn cost ~7% of CPU on the apps list).
     pool_size: int = 20
+    # Bounds on every wait for the database, so that an outage answers 503 fast instead of hanging
+    # (seconds): opening a connection; one statement (asyncpg then waits as long again for the
+    # cancellation; on SQLite: the wait for another writer's lock); a free pooled connection.
+    # Worst case before a 503: pool_timeout + 2 x command_timeout = 2 s.
+    connect_timeout: Seconds = 1.0
+    command_timeout: Seconds = 0.75
+    pool_timeout: Seconds = 0.5
     echo: bool = False
 
 
 class RedisSettings(msgspec.Struct, forbid_unknown_fields=True):
     url: str = "redis://127.0.0.1:6379/0"
+    # Seconds to open a connection and to wait for one answer of the state store: a refused or
+    # frozen Redis answers 503 within these bounds instead of hanging the request.
+    connect_timeout: Seconds = 1.0
+    socket_timeout: Seconds = 0.5
 
 
 class StateSettings(msgspec.Struct, forbid_unknown_fields=True):

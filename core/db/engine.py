@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.db.pool import FairAsyncQueuePool
@@ -15,14 +15,29 @@ from core.settings import Settings, resolved_database_url
 SQL_STATEMENTS = counter("sql_statements", "SQL statements sent to the database")
 
 
-def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def enable(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers run beside the writer; foreign keys are off by default in SQLite. The busy
+        # timeout bounds the wait for another writer's lock: past it the request answers 503.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return enable
+
+
+def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no pooled connection the server has already closed (a restart, a failover,
+    ``pg_terminate_backend``): the pool drops it and checks out, or opens, another.
+
+    asyncpg notices the server's goodbye as soon as the event loop reads it, so this check costs no
+    round trip, unlike ``pool_pre_ping``'s ``SELECT 1`` on every checkout.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("pooled connection closed by the server")
 
 
 def is_sqlite(url: str) -> bool:
@@ -35,18 +50,26 @@ def _count_statement(*_: Any) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = resolved_database_url(settings)
+    database = settings.database
+    # Statement parameters (emails, names) never reach an error message or a log line.
+    common: dict[str, Any] = {
+        "echo": database.echo,
+        "hide_parameters": True,
+        "pool_timeout": database.pool_timeout,
+    }
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.database.echo)
-        event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
+        engine = create_async_engine(url, **common)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(database.command_timeout * 1000)))
     else:
         engine = create_async_engine(
             url,
-            echo=settings.database.echo,
-            pool_size=settings.database.pool_size,
+            **common,
+            pool_size=database.pool_size,
             max_overflow=0,
             poolclass=FairAsyncQueuePool,
-            pool_pre_ping=False,
+            connect_args={"timeout": database.connect_timeout, "command_timeout": database.command_timeout},
         )
+        event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
     # Statements per request is a first-class figure (benchmarks read it from /metrics).
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine

@@ -12,6 +12,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.http.outages import dependency_of, is_outage
+
 log = structlog.get_logger("difyd.http")
 
 STATUS_CODES = {
@@ -222,7 +224,24 @@ def _http_exception_handler(_: Request, exc: HTTPException) -> Response[Any]:
     return error_response(error)
 
 
+RETRY_AFTER_SECONDS = 2
+UNAVAILABLE_MESSAGE = "a service this server depends on is unavailable; try again shortly"
+
+
+def service_unavailable() -> ApiError:
+    return ApiError(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _internal_error_handler(request: Request, exc: Exception) -> Response[Any]:
+    if is_outage(exc):
+        # Expected while a dependency is down: one line, no traceback (it would repeat per request).
+        log.warning(
+            "dependency_unavailable",
+            dependency=dependency_of(exc),
+            error_type=type(exc).__name__,
+            path=request.url.path,
+        )
+        return error_response(service_unavailable())
     # Never leak exception text; the log line carries the type and the route for whoever is on call.
     log.error("unhandled_exception", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
     return error_response(ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error"))

@@ -13,7 +13,7 @@ from core.context import HostContext
 
 # A probe must answer before the orchestrator's own timeout, even when a dependency hangs
 # (a blackholed address never refuses, it just never answers).
-CHECK_TIMEOUT_SECONDS = 3.0
+CHECK_TIMEOUT_SECONDS = 1.5
 
 
 async def _database_answers(ctx: HostContext) -> bool:

@@ -10,5 +10,11 @@ from core.state.redis import RedisStateStore
 
 def create_state_store(settings: Settings) -> StateStore:
     if settings.state.backend == "redis":
-        return RedisStateStore.from_url(settings.redis.url, settings.state.key_prefix)
+        redis = settings.redis
+        return RedisStateStore.from_url(
+            redis.url,
+            settings.state.key_prefix,
+            connect_timeout=redis.connect_timeout,
+            socket_timeout=redis.socket_timeout,
+        )
     return MemoryStateStore()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.state.contract import WindowVerdict
 
@@ -87,8 +90,24 @@ class RedisStateStore:
         self._window = client.register_script(_HIT_WINDOW)
 
     @classmethod
-    def from_url(cls, url: str, key_prefix: str = "") -> RedisStateStore:
-        return cls(Redis.from_url(url, decode_responses=False), key_prefix)
+    def from_url(
+        cls, url: str, key_prefix: str = "", *, connect_timeout: float = 1.0, socket_timeout: float = 0.5
+    ) -> RedisStateStore:
+        """Every wait is bounded: a refused Redis fails at once, a frozen one after ``socket_timeout``.
+
+        A command that meets a connection the server has closed (a restart, CLIENT KILL, a failover)
+        is sent once more on a fresh connection: it never reached a live server. A timeout is never
+        retried, since the command may have run.
+        """
+        client = Redis.from_url(
+            url,
+            decode_responses=False,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), retries=1),
+            retry_on_error=[RedisConnectionError],
+        )
+        return cls(client, key_prefix)
 
     def _k(self, key: str) -> str:
         return self._prefix + key

@@ -22,7 +22,9 @@ from core.http.client_ip import client_ip, parse_proxies
 from core.http.errors import EXCEPTION_HANDLERS
 from core.http.headers import install_openapi_headers
 from core.http.health import HealthController
+from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
+from core.http.request import DifydRequest
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
@@ -113,7 +115,11 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         ),
         debug=False,
         logging_config=None,
+        request_class=DifydRequest,
+        request_max_body_size=settings.http.max_body_bytes,
     )
+    # Innermost first: hygiene refusals still get the anti-framing and CORS headers around them.
+    app.asgi_handler = RequestHygieneMiddleware(app.asgi_handler)
     install_openapi_headers(app, settings.http.cors_allow_origins, FRAME_PROTECTED_PATHS)
     app.state.host = ctx
     app.state.bearer = BearerPipeline(ctx)

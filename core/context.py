@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.keys import Sealer
 from core.settings import Settings
 from core.state.contract import StateStore
 
@@ -28,12 +29,20 @@ class HostContext:
     session_maker: async_sessionmaker[AsyncSession] = field(init=False)
     reads: AsyncEngine = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.session_maker = async_sessionmaker(self.engine, expire_on_commit=False)
         # The same pool without BEGIN/ROLLBACK, for hot single-statement reads: at READ COMMITTED a
         # lone statement sees its own snapshot either way, so the transaction only costs round trips.
         self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def sealer(self, purpose: str) -> Sealer:
+        """Encryption for values kept in a shared store, keyed for ``purpose`` from SECRET_KEY."""
+        sealer = self._sealers.get(purpose)
+        if sealer is None:
+            sealer = self._sealers[purpose] = Sealer(self.settings.secret_key, purpose)
+        return sealer
 
     def plugin_settings(self, name: str) -> Any:
         """The validated settings Struct of an enabled plugin."""

@@ -114,6 +114,8 @@ class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True):
 class HttpSettings(msgspec.Struct, forbid_unknown_fields=True):
     cors_allow_origins: list[str] = []
     metrics_enabled: bool = True
+    # Largest request body read (bytes); past it the answer is 413 before anything is decoded.
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
 
 
 class LogSettings(msgspec.Struct, forbid_unknown_fields=True):
@@ -154,6 +156,28 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
     def data_path(self) -> Path:
         path = Path(self.data_dir)
         return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def public_web_url(self) -> str:
+        """Where people reach the web pages (the /device link difyctl prints), without a trailing slash.
+
+        Always from configuration, never from a request's Host header (which the client chooses):
+        ``console_web_url``, else this server's own bind address (the embedded default; production
+        refuses to start without ``console_web_url``).
+        """
+        return (self.console_web_url.strip() or self.bind_url).rstrip("/")
+
+    @property
+    def public_api_url(self) -> str:
+        """Where clients reach the API (the OAuth issuer): ``console_api_url``, else ``public_web_url``."""
+        return (self.console_api_url.strip() or self.public_web_url).rstrip("/")
+
+    @property
+    def bind_url(self) -> str:
+        host = self.server.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - naming the wildcard, not binding to it
+            host = "127.0.0.1"  # listening everywhere: loopback is one of the places
+        return f"http://[{host}]:{self.server.port}" if ":" in host else f"http://{host}:{self.server.port}"
 
     @property
     def uses_https(self) -> bool:
@@ -325,7 +349,19 @@ def load_settings(
     plugin_aliases: Mapping[str, str] | None = None,
 ) -> Settings:
     """Read the TOML file, overlay the environment, validate, and settle the secret key."""
-    return ensure_secret_key(read_settings(path, environ, plugin_aliases))
+    settings = read_settings(path, environ, plugin_aliases)
+    check_production(settings)
+    return ensure_secret_key(settings)
+
+
+def check_production(settings: Settings) -> None:
+    """What production cannot run without, said at startup rather than discovered by a user."""
+    if settings.mode == "production" and not settings.console_web_url.strip():
+        raise SettingsError(
+            "console_web_url is not set: production mode needs the public address people open "
+            "(the /device link difyctl prints is built from it, never from a request's Host header); "
+            "set CONSOLE_WEB_URL, e.g. https://dify.example.com"
+        )
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

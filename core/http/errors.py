@@ -200,6 +200,15 @@ def _validation_handler(_: Request, exc: ValidationException) -> Response[Any]:
     return error_response(error)
 
 
+def validation_as_bad_request(_: Request, exc: ValidationException) -> Response[Any]:
+    """For routes whose contract answers a missing or mistyped field with 400 ``bad_request`` (the
+    RFC 8628 endpoints): the same details, the older status."""
+    details = _validation_details(exc)
+    named = ", ".join(".".join(str(part) for part in d.loc) for d in details if d.loc)
+    message = f"invalid or missing field(s): {named}" if named else "invalid request body"
+    return error_response(ApiError(400, message, code="bad_request", details=details))
+
+
 _ROUTING_MESSAGES = {404: "not found", 405: "method not allowed"}
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
 from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import RATE_LIMIT_REJECTIONS
-from core.state.contract import StateStore, WindowVerdict
+from core.state.contract import HitWindow, StateStore, WindowVerdict
 
 # Between the bucket name and the subject. Names may not contain it, so no two buckets can ever
 # produce the same key, whatever the subject holds (an IPv6 address is full of colons).
@@ -30,9 +34,19 @@ class RateLimit:
 
     async def hit(self, state: StateStore, subject: str) -> WindowVerdict:
         verdict = await state.hit_window(self.key(subject), self.limit, self.window)
-        if not verdict.allowed:
-            RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
+        self.admitted(verdict)
         return verdict
+
+    def operation(self, subject: str) -> HitWindow:
+        """This bucket's hit as a batch operation (``StateStore.batch``), judged by ``admitted``."""
+        return HitWindow(self.key(subject), max(self.limit, 1), self.window)
+
+    def admitted(self, verdict: WindowVerdict) -> bool:
+        """Whether the hit passed (always, when the bucket is disabled); counts refusals in /metrics."""
+        if verdict.allowed or self.limit <= 0:
+            return True
+        RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
+        return False
 
     async def enforce(self, state: StateStore, subject: str, error: ApiError | None = None) -> None:
         """Count a hit; raise 429 (or ``error``) with Retry-After when the bucket is full."""
@@ -48,3 +62,12 @@ class RateLimit:
         for name, value in standard.headers.items():
             error.headers.setdefault(name, value)
         raise error
+
+    def per_ip_guard(self) -> Any:
+        """A route guard counting a hit per client IP before the route reads its body or query."""
+
+        async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+            app_state = connection.app.state
+            await self.enforce(app_state.host.state, app_state.client_ip(connection))
+
+        return guard

@@ -6,8 +6,9 @@ suite (tests/state/test_contract.py) runs unchanged against every implementation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,43 @@ class WindowVerdict:
     allowed: bool
     count: int
     retry_after: float  # seconds until a slot frees up; 0 when allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """Batch operation: ``get``; its result is the value or None."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetIfAbsent:
+    """Batch operation: ``set_if_absent``; its result is True when this batch wrote the key."""
+
+    key: str
+    value: bytes
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """Batch operation: ``exchange``; its result is the previous value or None."""
+
+    key: str
+    value: bytes
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HitWindow:
+    """Batch operation: ``hit_window``; its result is a ``WindowVerdict``."""
+
+    key: str
+    limit: int
+    window: float
+
+
+Operation = Get | SetIfAbsent | Exchange | HitWindow
 
 
 @runtime_checkable
@@ -68,6 +106,14 @@ class StateStore(Protocol):
 
     async def hit_window(self, key: str, limit: int, window: float) -> WindowVerdict:
         """Sliding-window rate counter: record a hit unless ``limit`` hits already lie within ``window``."""
+
+    async def batch(self, operations: Sequence[Operation]) -> list[Any]:
+        """Run the operations in order in one round trip; results in the same order.
+
+        Each operation is atomic on its own; the batch as a whole is not (another client's call may
+        land between two of them). For hot paths that need several independent steps: a rate-limit
+        hit, a marker and a read cost one round trip instead of three.
+        """
 
     async def ping(self) -> bool:
         """True when the backend answers."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from core.state.contract import WindowVerdict
+from core.state.contract import Exchange, Get, HitWindow, Operation, SetIfAbsent, WindowVerdict
 
 # Expired entries are dropped when read; a sweep at most this often (seconds) catches the unread ones.
 SWEEP_INTERVAL = 60.0
@@ -129,6 +130,20 @@ class MemoryStateStore:
             return WindowVerdict(False, len(hits), max(wait, 0.001))
         hits.append(now)
         return WindowVerdict(True, len(hits), 0.0)
+
+    async def batch(self, operations: Sequence[Operation]) -> list[Any]:
+        results: list[Any] = []
+        for operation in operations:
+            match operation:
+                case Get(key):
+                    results.append(await self.get(key))
+                case SetIfAbsent(key, value, ttl):
+                    results.append(await self.set_if_absent(key, value, ttl))
+                case Exchange(key, value, ttl):
+                    results.append(await self.exchange(key, value, ttl))
+                case HitWindow(key, limit, window):
+                    results.append(await self.hit_window(key, limit, window))
+        return results
 
     async def ping(self) -> bool:
         return True

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from core.audit import AuditEvent
+from core.context import HostContext
 from core.http.errors import too_many_requests
 from core.http.ratelimit import RateLimit
-from core.state.contract import StateStore
 
 HOUR = 3600
 
@@ -32,8 +33,9 @@ def lockout_key(ip: str) -> str:
 
 
 class WrongCodeCounter:
-    def __init__(self, state: StateStore) -> None:
-        self.state = state
+    def __init__(self, ctx: HostContext) -> None:
+        self.ctx = ctx
+        self.state = ctx.state
 
     async def ensure_not_locked(self, ip: str) -> None:
         # One round trip: the lockout key is always written with a TTL, so None means no lockout.
@@ -47,3 +49,9 @@ class WrongCodeCounter:
         if count >= MISS_LIMIT:
             await self.state.set(lockout_key(ip), b"1", ttl=LOCKOUT_SECONDS)
             await self.state.delete(_misses_key(ip))
+            await self.ctx.audit(
+                AuditEvent(
+                    "oauth.user_code_lockout",
+                    {"ip": ip, "misses": count, "locked_for_seconds": LOCKOUT_SECONDS},
+                )
+            )

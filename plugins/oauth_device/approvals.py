@@ -8,11 +8,12 @@ token); a publish whose outcome cannot be confirmed answers 503 ``approval_outco
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from plugins.oauth_device.device_state import (
     DENIED_MIN_TTL,
     PENDING,
     Loaded,
+    encode_state,
 )
 from plugins.oauth_device.models import ACCOUNT_ISSUER
 from plugins.oauth_device.payloads import account_poll_payload, external_poll_payload
@@ -40,6 +42,14 @@ from plugins.oauth_device.tokens import Minted
 log = structlog.get_logger("difyd.oauth_device")
 
 GUARD_TTL = 60
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` without waiting for it (a reference is kept until it ends)."""
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 def expired_or_unknown() -> DeviceApprovalError:
@@ -120,22 +130,34 @@ class DeviceApprovalService:
         owner = secrets.token_hex(16).encode()
         if not await self.state.set_if_absent(key, owner, ttl=GUARD_TTL):
             raise DeviceApprovalError("approve_in_progress", 409)
+        store_failing = False
         try:
             # Under the guard, read again: another approval may have finished in between.
             current = await self.runtime.store.load_by_user_code(loaded.state.user_code)
-            if current is None or current.device_code != loaded.device_code:
+            if current is None or current.code_hash != loaded.code_hash:
                 raise state_lost()
             if current.state.status != PENDING:
                 raise already_resolved()
             minted, token = await self._mint(current, subject)
             await self._publish(current, minted, token, subject)
+        except DeviceApprovalError as exc:
+            store_failing = exc.status == 503
+            raise
         finally:
-            try:
-                await self.state.compare_and_delete(key, owner)
-            except Exception as exc:  # the guard expires on its own; the approval stands
-                log.warning("approval_guard_release_failed", error_type=type(exc).__name__)
+            if store_failing:
+                # Answer now; release the guard in the background (or let it expire) rather than
+                # make the approver wait out one more timeout of a failing store.
+                _in_background(self._release_guard(key, owner))
+            else:
+                await self._release_guard(key, owner)
         await self._audit_approved(current, minted, subject)
         return ApprovalOutcome(str(minted.token_id), minted.expires_at.timestamp())
+
+    async def _release_guard(self, key: str, owner: bytes) -> None:
+        try:
+            await self.state.compare_and_delete(key, owner)
+        except Exception as exc:  # the guard expires on its own; the approval stands
+            log.warning("approval_guard_release_failed", error_type=type(exc).__name__)
 
     async def _mint(self, current: Loaded, subject: MintSubject) -> tuple[Minted, str]:
         runtime = self.runtime
@@ -177,33 +199,48 @@ class DeviceApprovalService:
             )
 
     async def _publish(self, current: Loaded, minted: Minted, token: str, subject: MintSubject) -> None:
-        """pending -> approved with the payload; undo the mint when someone else's transition won."""
+        """pending -> approved with the sealed payload; undo the mint when someone else's transition won.
+
+        A write whose answer was lost (a timeout, a dropped connection) is written once more with the
+        same bytes: a compare-and-set from the same expected value is idempotent, so the second answer
+        settles it. Still unknown -> 503 ``approval_outcome_unknown`` and no compensation: if the write
+        did land the poll delivers the token, and if it did not the token is never delivered and the
+        sweeper revokes it.
+        """
         marker = f"transition:{uuid.uuid4().hex}:{minted.token_id}"
         try:
             payload = await self._payload(token, minted, subject)
         except Exception:
             await self._undo(minted)
             raise
+        store = self.runtime.store
         approved = msgspec.structs.replace(
-            current.state, status=APPROVED, token_id=marker, poll_payload=payload
+            current.state,
+            status=APPROVED,
+            token_id=marker,
+            sealed_payload=store.seal_payload(current.code_hash, payload),
         )
+        new_raw = encode_state(approved)
         try:
-            published = await self.runtime.store.transition(current, approved, APPROVED_MIN_TTL)
+            published = await store.write_over(current, new_raw, APPROVED_MIN_TTL)
         except Exception as exc:
-            log.warning("approval_publish_failed", error_type=type(exc).__name__)
-            published = await self._confirm(current.device_code, marker)
+            log.warning("approval_publish_unconfirmed", error_type=type(exc).__name__)
+            published = await self._settle(current, new_raw)
         if not published:
             await self._undo(minted)
             raise state_lost()
 
-    async def _confirm(self, device_code: str, marker: str) -> bool:
-        """After an ambiguous write: did our transition land? Unknown -> 503, and no compensation."""
+    async def _settle(self, current: Loaded, new_raw: bytes) -> bool:
+        """After a write whose answer was lost: write again, and if that is refused, check whether the
+        state already holds our bytes (the first write landed)."""
         try:
-            reread = await self.runtime.store.load(device_code)
+            if await self.runtime.store.write_over(current, new_raw, APPROVED_MIN_TTL):
+                return True
+            reread = await self.runtime.store.load(current.code_hash)
         except Exception as exc:
             log.error("approval_outcome_unknown", error_type=type(exc).__name__)
             raise DeviceApprovalError("approval_outcome_unknown", 503) from exc
-        return reread is not None and reread.state.token_id == marker
+        return reread is not None and reread.raw == new_raw
 
     async def _undo(self, minted: Minted) -> None:
         try:
@@ -245,7 +282,7 @@ class DeviceApprovalService:
 
     async def deny(self, user_code: str, *, account_id: uuid.UUID) -> None:
         loaded = await self._pending(user_code)
-        denied = msgspec.structs.replace(loaded.state, status=DENIED, poll_payload=None)
+        denied = msgspec.structs.replace(loaded.state, status=DENIED, sealed_payload=None)
         if not await self.runtime.store.transition(loaded, denied, DENIED_MIN_TTL):
             raise state_lost()
         await self.runtime.ctx.audit(

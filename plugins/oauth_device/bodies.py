@@ -1,41 +1,74 @@
-"""Lenient request bodies, as Dify reads them: JSON (or a form), anything else counts as ``{}``.
+"""The declared request and response bodies of the device-flow routes.
 
-The handlers read the body themselves so that rate limits run before validation (§1.2 step 1).
+Litestar validates requests against these Structs and /schema documents them from the same
+declarations. Bodies are JSON as difyctl sends them, or forms as RFC 8628/7009 clients do
+(``core.http.request.accepts_form``); unknown fields are ignored, as Dify does.
 """
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Annotated
 
 import msgspec
-from litestar import Request
 
-from core.http.errors import ApiError
+from plugins.oauth_device.codes import MAX_USER_CODE_INPUT
 
 MAX_LABEL_LENGTH = 255
+# Issued device codes are 35 characters; anything much longer was never one.
+MAX_DEVICE_CODE_INPUT = 256
+MAX_CLIENT_ID = 64
+
+ClientId = Annotated[str, msgspec.Meta(max_length=MAX_CLIENT_ID, description="a client id, e.g. difyctl")]
+UserCode = Annotated[
+    str, msgspec.Meta(max_length=MAX_USER_CODE_INPUT, description="XXXX-XXXX in any case, hyphen optional")
+]
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        try:
-            form = parse_qs(raw.decode(), keep_blank_values=True)
-        except UnicodeDecodeError:
-            return {}
-        return {key: values[-1] for key, values in form.items()}
-    try:
-        body = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}
+class DeviceCodeRequest(msgspec.Struct):
+    client_id: ClientId
+    device_label: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=MAX_LABEL_LENGTH,
+            pattern=r"\S",
+            description="what the /device page shows the approver, e.g. 'difyctl on my-laptop'",
+        ),
+    ]
 
 
-def required_str(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str):
-        raise ApiError(400, f"{name} is required and must be a string", code="bad_request")
-    return value
+class DeviceAuthorization(msgspec.Struct):
+    """RFC 8628 §3.2 (no verification_uri_complete: the person types the code, §5.4)."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    expires_in: int
+    interval: int
+
+
+class PollRequest(msgspec.Struct):
+    device_code: Annotated[str, msgspec.Meta(max_length=MAX_DEVICE_CODE_INPUT)]
+    client_id: Annotated[str, msgspec.Meta(max_length=MAX_DEVICE_CODE_INPUT)]  # required, never checked
+
+
+class Lookup(msgspec.Struct):
+    valid: bool
+    expires_in_remaining: int
+    client_id: str | None
+    device_label: str | None
+
+
+class UserCodeRequest(msgspec.Struct):
+    user_code: UserCode
+
+
+class Decision(msgspec.Struct):
+    status: str  # "approved" or "denied"
+
+
+class RevokeRequest(msgspec.Struct):
+    """RFC 7009 §2.1."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    token_type_hint: Annotated[str, msgspec.Meta(max_length=64)] | None = None

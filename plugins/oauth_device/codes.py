@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import unicodedata
 
 # Letters without I, O and Z, digits 3-9: nothing a person can misread as another character.
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
@@ -46,15 +47,31 @@ def new_token(prefix: str) -> str:
     return prefix + _b64url(secrets.token_bytes(32))
 
 
-def normalise_user_code(raw: str | None) -> str | None:
-    """Case-insensitive, hyphen optional, separators ignored (RFC 8628 §6.1); None when it cannot match.
+# What a person may type between the characters of a code: whitespace, any dash (a hyphen, or the
+# en dash a word processor turns it into), the underscore and the full stop.
+USER_CODE_SEPARATORS = frozenset("_.")
+# Longest input worth reading: a code with a separator or a space between every character, and some.
+MAX_USER_CODE_INPUT = 64
 
-    Every character outside the alphabet is dropped, so ``abcd efgh`` and ``ABCD-EFGH`` are the same
-    code; a wrong number of remaining characters can match nothing.
+
+def normalise_user_code(raw: str | None) -> str | None:
+    """``XXXX-XXXX`` for what a person typed, or None when it cannot be a code.
+
+    Case-insensitive, hyphen optional, whitespace and separators ignored (RFC 8628 §6.1). Any other
+    character outside the alphabet means no match: ``4UPG-ZFN8E`` is not ``4UPG-FN8E`` with a typo
+    ignored, and a long s (U+017F, which upper-cases to ``S``) is not an ``S``: only ASCII letters are
+    upper-cased.
     """
-    if not raw:
+    if not raw or len(raw) > MAX_USER_CODE_INPUT:
         return None
-    kept = [ch for ch in raw.upper() if ch in USER_CODE_ALPHABET]
+    kept: list[str] = []
+    for ch in raw:
+        if ch in USER_CODE_SEPARATORS or ch.isspace() or unicodedata.category(ch) == "Pd":
+            continue
+        upper = ch.upper() if ch.isascii() else ch
+        if upper not in USER_CODE_ALPHABET:
+            return None
+        kept.append(upper)
     if len(kept) != USER_CODE_GROUP * 2:
         return None
     return "".join(kept[:USER_CODE_GROUP]) + "-" + "".join(kept[USER_CODE_GROUP:])

@@ -1,17 +1,28 @@
 """Device-code state in the core state store (never Redis directly): the RFC 8628 state machine.
 
-Keys: ``device_code:{dc}`` (JSON state), ``user_code:{uc}`` (the device code), ``device_code:{dc}:last_poll``
-(slow-down bookkeeping). Every transition is one atomic step of the store: claims are set-if-absent,
-pending -> approved/denied is a compare-and-set on the raw value, consume-on-poll a compare-and-delete.
+Nothing in the store is usable by whoever can read it (snapshots, AOF files, replicas): keys carry the
+SHA-256 of the device code, never the code itself; the user-code mapping points at that hash; the
+poll payload (the token, the account) is sealed with a key derived from SECRET_KEY and bound to the
+code's hash.
+
+Keys: ``device_code:{hash}`` (JSON state), ``user_code:{uc}`` (the hash), and
+``device_code:{hash}:last_poll`` (slow-down marker: rewritten by every poll, lives one interval).
+
+Every transition is one atomic step of the store: claims are set-if-absent, pending ->
+approved/denied is a compare-and-set on the raw value, consume-on-poll a compare-and-delete.
 """
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
 import msgspec
 
-from core.state.contract import StateStore
+from core.auth.bearer import hash_token
+from core.keys import Sealer, SealError
+from core.state.contract import Exchange, Get, HitWindow, StateStore, WindowVerdict
 from plugins.oauth_device.codes import new_user_code, normalise_user_code
 
 PENDING = "pending"
@@ -23,6 +34,10 @@ POLL_INTERVAL = 5
 APPROVED_MIN_TTL = 60
 DENIED_MIN_TTL = 1
 USER_CODE_CLAIM_ATTEMPTS = 5
+SEAL_PURPOSE = "oauth_device.poll_payload"
+
+# What ``codes.new_device_code`` issues: anything else was never a device code of ours.
+DEVICE_CODE_SHAPE = re.compile(r"dc_[A-Za-z0-9_-]{32}")
 
 
 class DeviceCodeState(msgspec.Struct, kw_only=True):
@@ -37,23 +52,30 @@ class DeviceCodeState(msgspec.Struct, kw_only=True):
     created_ip: str = ""
     # ``transition:<id>:<token_id>`` once approved: tells this approval's write from anyone else's.
     token_id: str | None = None
-    poll_payload: dict[str, Any] | None = None
+    # The poll payload, sealed (base64url); only a poll presenting the device code gets it opened.
+    sealed_payload: str | None = None
 
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(DeviceCodeState).decode
+_encode_payload = msgspec.json.Encoder().encode
+_decode_payload = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-def device_key(device_code: str) -> str:
-    return f"device_code:{device_code}"
+def code_hash(device_code: str) -> str:
+    return hash_token(device_code)
+
+
+def device_key(hashed: str) -> str:
+    return f"device_code:{hashed}"
 
 
 def user_key(user_code: str) -> str:
     return f"user_code:{user_code}"
 
 
-def last_poll_key(device_code: str) -> str:
-    return f"device_code:{device_code}:last_poll"
+def last_poll_key(hashed: str) -> str:
+    return f"device_code:{hashed}:last_poll"
 
 
 def decode_state(raw: bytes | None) -> DeviceCodeState | None:
@@ -73,40 +95,41 @@ def encode_state(state: DeviceCodeState) -> bytes:
 class Loaded(msgspec.Struct):
     """A state together with the exact bytes it was read as (the compare-and-set operand)."""
 
-    device_code: str
+    code_hash: str
     raw: bytes
     state: DeviceCodeState
 
 
-class DeviceCodeStore:
-    def __init__(self, state: StateStore) -> None:
-        self.state = state
+class PollStep(msgspec.Struct):
+    """What one poll learns in one round trip: the IP's bucket, whether it is on time, the state."""
 
-    async def claim_user_code(self, device_code: str) -> str | None:
+    ip_verdict: WindowVerdict
+    on_time: bool
+    loaded: Loaded | None
+
+
+class DeviceCodeStore:
+    def __init__(self, state: StateStore, sealer: Sealer) -> None:
+        self.state = state
+        self.sealer = sealer
+
+    async def claim_user_code(self, hashed: str) -> str | None:
         """Claim a fresh user code with set-if-absent; None after five collisions in a row."""
         for _ in range(USER_CODE_CLAIM_ATTEMPTS):
             user_code = new_user_code()
-            if await self.state.set_if_absent(user_key(user_code), device_code.encode(), ttl=DEVICE_CODE_TTL):
+            if await self.state.set_if_absent(user_key(user_code), hashed.encode(), ttl=DEVICE_CODE_TTL):
                 return user_code
         return None
 
-    async def create(self, device_code: str, state: DeviceCodeState) -> None:
-        await self.state.set(device_key(device_code), encode_state(state), ttl=DEVICE_CODE_TTL)
+    async def create(self, hashed: str, state: DeviceCodeState) -> None:
+        await self.state.set(device_key(hashed), encode_state(state), ttl=DEVICE_CODE_TTL)
 
-    async def device_code_for(self, user_code: str) -> str | None:
-        raw = await self.state.get(user_key(user_code))
-        return raw.decode() if raw else None
-
-    async def load(self, device_code: str) -> Loaded | None:
-        raw = await self.state.get(device_key(device_code))
-        state = decode_state(raw)
-        if raw is None or state is None:
-            return None
-        return Loaded(device_code, raw, state)
+    async def load(self, hashed: str) -> Loaded | None:
+        return _loaded(hashed, await self.state.get(device_key(hashed)))
 
     async def load_by_user_code(self, user_code: str) -> Loaded | None:
-        device_code = await self.device_code_for(user_code)
-        return await self.load(device_code) if device_code else None
+        raw = await self.state.get(user_key(user_code))
+        return await self.load(raw.decode()) if raw else None
 
     async def find(self, user_code: str | None, now: float) -> tuple[Loaded | None, int | None]:
         """The state behind a user code in any spelling, and its seconds left (None unless still pending)."""
@@ -118,25 +141,53 @@ class DeviceCodeStore:
 
     async def transition(self, loaded: Loaded, new_state: DeviceCodeState, min_ttl: float) -> bool:
         """pending -> approved/denied, only if the state is still exactly what was read."""
+        return await self.write_over(loaded, encode_state(new_state), min_ttl)
+
+    async def write_over(self, loaded: Loaded, new_raw: bytes, min_ttl: float) -> bool:
         return await self.state.compare_and_set(
-            device_key(loaded.device_code), loaded.raw, encode_state(new_state), min_ttl=min_ttl
+            device_key(loaded.code_hash), loaded.raw, new_raw, min_ttl=min_ttl
         )
 
-    async def touch_poll(self, device_code: str, now: float) -> float | None:
-        """Record this poll and return the previous one's time, in one round trip."""
-        previous = await self.state.exchange(
-            last_poll_key(device_code), repr(now).encode(), ttl=DEVICE_CODE_TTL
-        )
-        if previous is None:
-            return None
-        try:
-            return float(previous)
-        except ValueError:
-            return None
+    async def poll_step(self, hashed: str, ip_bucket: HitWindow, interval: float) -> PollStep:
+        """The IP's poll bucket, the slow-down marker and the state: one round trip.
 
-    async def consume(self, device_code: str, raw: bytes) -> bool:
+        Every poll rewrites the marker, which lives one interval: a previous marker still alive means
+        the previous poll came less than an interval ago, and a client that keeps polling too fast
+        keeps getting slow_down (spec §1.3). An unknown code's marker is gone an interval later.
+        """
+        operations: list[Any] = [ip_bucket, Get(device_key(hashed))]
+        if interval > 0:
+            operations.append(Exchange(last_poll_key(hashed), b"1", ttl=interval))
+        results = await self.state.batch(operations)
+        on_time = results[2] is None if interval > 0 else True
+        return PollStep(results[0], on_time, _loaded(hashed, results[1]))
+
+    async def consume(self, hashed: str, raw: bytes) -> bool:
         """Delete the terminal state if it is still the bytes this poller read: exactly one poller wins."""
-        return await self.state.compare_and_delete(device_key(device_code), raw)
+        return await self.state.compare_and_delete(device_key(hashed), raw)
 
     async def forget_user_code(self, user_code: str) -> None:
         await self.state.delete(user_key(user_code))
+
+    def seal_payload(self, hashed: str, payload: dict[str, Any]) -> str:
+        sealed = self.sealer.seal(_encode_payload(payload), hashed.encode())
+        return base64.urlsafe_b64encode(sealed).decode()
+
+    def open_payload(self, loaded: Loaded) -> dict[str, Any] | None:
+        """The poll payload of an approved state; None when absent or it does not open (another
+        SECRET_KEY, a state copied from another code, tampering)."""
+        sealed = loaded.state.sealed_payload
+        if not sealed:
+            return None
+        try:
+            plain = self.sealer.open(base64.urlsafe_b64decode(sealed), loaded.code_hash.encode())
+            return _decode_payload(plain)
+        except (SealError, ValueError, msgspec.DecodeError):
+            return None
+
+
+def _loaded(hashed: str, raw: bytes | None) -> Loaded | None:
+    state = decode_state(raw)
+    if raw is None or state is None:
+        return None
+    return Loaded(hashed, raw, state)

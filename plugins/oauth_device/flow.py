@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -10,14 +9,17 @@ import structlog
 from core.audit import AuditEvent
 from core.auth.bearer import hash_token
 from core.http.errors import OAuthError
+from plugins.oauth_device.bodies import DeviceAuthorization, Lookup
 from plugins.oauth_device.codes import new_device_code
 from plugins.oauth_device.device_state import (
     APPROVED,
     DENIED,
+    DEVICE_CODE_SHAPE,
     DEVICE_CODE_TTL,
     PENDING,
     POLL_INTERVAL,
     DeviceCodeState,
+    code_hash,
 )
 from plugins.oauth_device.runtime import Runtime
 from plugins.oauth_device.tokens import parse_uuid
@@ -36,10 +38,11 @@ class DeviceFlow:
 
     async def start(
         self, *, client_id: str, device_label: str, ip: str, verification_base: str
-    ) -> dict[str, Any]:
+    ) -> DeviceAuthorization:
         runtime = self.runtime
         device_code = new_device_code()
-        user_code = await runtime.store.claim_user_code(device_code)
+        hashed = code_hash(device_code)
+        user_code = await runtime.store.claim_user_code(hashed)
         if user_code is None:
             raise OAuthError(503, "user_code_exhausted")
         now = runtime.now()
@@ -51,35 +54,38 @@ class DeviceFlow:
             expires_at=now + DEVICE_CODE_TTL,
             created_ip=ip,
         )
-        await runtime.store.create(device_code, state)
-        return {
-            "device_code": device_code,
-            "user_code": user_code,
-            "verification_uri": verification_base.rstrip("/") + "/device",
-            "expires_in": DEVICE_CODE_TTL,
-            "interval": POLL_INTERVAL,
-        }
+        await runtime.store.create(hashed, state)
+        return DeviceAuthorization(
+            device_code=device_code,
+            user_code=user_code,
+            verification_uri=verification_base.rstrip("/") + "/device",
+            expires_in=DEVICE_CODE_TTL,
+            interval=POLL_INTERVAL,
+        )
 
-    async def poll(self, device_code: str, client_ip: Callable[[], str]) -> dict[str, Any]:
-        """At most two state-store calls while pending: the slow-down exchange and one read.
-
-        ``client_ip`` is only called for a successful poll (the cross-IP audit): most polls are
-        slow_down / pending answers that never need the address.
-        """
+    async def poll(self, device_code: str, ip: str) -> dict[str, Any]:
+        """One state-store round trip while pending (the IP's bucket, the slow-down marker and the
+        state in one batch); an approved state costs a compare-and-delete and one SQL statement more."""
         runtime = self.runtime
         store = runtime.store
-        now = runtime.now()
-        previous = await store.touch_poll(device_code, now)
-        if previous is not None and now - previous < POLL_INTERVAL:
+        if not DEVICE_CODE_SHAPE.fullmatch(device_code):
+            raise poll_error("expired_token")  # never issued here: nothing is read or written
+        hashed = code_hash(device_code)
+        step = await store.poll_step(hashed, runtime.poll_per_ip.operation(ip), runtime.poll_interval)
+        if not runtime.poll_per_ip.admitted(step.ip_verdict):
+            # RFC 8628's own back-off: difyctl doubles its interval instead of giving up (a 429 would
+            # abort the login of every CLI behind a busy NAT).
             raise poll_error("slow_down")
-        loaded = await store.load(device_code)  # one read: a missing or corrupt state is None
+        if not step.on_time:
+            raise poll_error("slow_down")
+        loaded = step.loaded
         if loaded is None:
             raise poll_error("expired_token")
         state = loaded.state
         if state.status == PENDING:
             raise poll_error("authorization_pending")
         # Terminal: of N concurrent pollers exactly one deletes these exact bytes.
-        if not await store.consume(device_code, loaded.raw):
+        if not await store.consume(hashed, loaded.raw):
             raise poll_error("expired_token")
         try:
             await store.forget_user_code(state.user_code)
@@ -89,18 +95,19 @@ class DeviceFlow:
             raise poll_error("access_denied")
         if state.status != APPROVED:
             raise poll_error("expired_token")
-        payload = state.poll_payload
+        payload = store.open_payload(loaded)
         token = payload.get("token") if payload else None
         if not payload or not isinstance(token, str) or not token:
             log.error("approved_state_without_token")
             raise poll_error("expired_token")
         token_id = parse_uuid(str(payload.get("token_id", "")))
-        if token_id is None or not await runtime.tokens.is_live(
+        delivered = token_id is not None and await runtime.tokens.deliver(
             token_id, hash_token(token), runtime.now_dt()
-        ):
+        )
+        if not delivered:
             # Revoked (or rotated away) between approval and this poll.
             raise poll_error("access_denied")
-        if state.created_ip and (ip := client_ip()) != state.created_ip:
+        if state.created_ip and ip != state.created_ip:
             await runtime.ctx.audit(
                 AuditEvent(
                     "oauth.device_code_cross_ip_poll",
@@ -109,22 +116,12 @@ class DeviceFlow:
             )
         return payload
 
-    async def lookup(self, user_code: str) -> tuple[dict[str, Any], bool]:
+    async def lookup(self, user_code: str) -> tuple[Lookup, bool]:
         """The lookup body, and whether the code was known at all (unknown codes count as misses)."""
         loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
-            return {"valid": False, "expires_in_remaining": 0, "client_id": None, "device_label": None}, False
+            return Lookup(valid=False, expires_in_remaining=0, client_id=None, device_label=None), False
         state = loaded.state
-        if remaining is None:
-            return {
-                "valid": False,
-                "expires_in_remaining": 0,
-                "client_id": state.client_id,
-                "device_label": None,
-            }, True
-        return {
-            "valid": True,
-            "expires_in_remaining": remaining,
-            "client_id": state.client_id,
-            "device_label": state.device_label,
-        }, True
+        if remaining is None:  # known, but no longer pending: the client, never the device
+            return Lookup(False, 0, client_id=state.client_id, device_label=None), True
+        return Lookup(True, remaining, client_id=state.client_id, device_label=state.device_label), True

@@ -13,6 +13,7 @@ from core.db.base import UUIDv7Base
 
 ACCOUNT_ISSUER = "dify:account"
 LIVE = text("revoked_at IS NULL")
+UNDELIVERED = text("delivered_at IS NULL AND revoked_at IS NULL")
 
 
 class OAuthAccessToken(UUIDv7Base):
@@ -38,6 +39,8 @@ class OAuthAccessToken(UUIDv7Base):
             postgresql_where=LIVE,
         ),
         Index("ix_oauth_expires_at", "expires_at"),
+        # Tokens minted for an approval whose poll never came: the sweeper revokes them.
+        Index("ix_oauth_undelivered", "created_at", sqlite_where=UNDELIVERED, postgresql_where=UNDELIVERED),
     )
 
     subject_email: Mapped[str] = mapped_column(Text)
@@ -51,3 +54,6 @@ class OAuthAccessToken(UUIDv7Base):
     last_used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
     revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # Set by the poll that hands the token to its device. Until then the token neither authenticates
+    # nor lists as a session: an approval whose outcome was lost leaves nothing usable behind.
+    delivered_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))

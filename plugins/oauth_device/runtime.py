@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.context import HostContext
-from plugins.oauth_device.device_state import DeviceCodeStore
+from core.http.ratelimit import RateLimit
+from plugins.oauth_device.device_state import POLL_INTERVAL, SEAL_PURPOSE, DeviceCodeStore
 from plugins.oauth_device.settings import OAuthDeviceSettings
 from plugins.oauth_device.tokens import TokenRepository
 
@@ -24,6 +25,14 @@ class Runtime:
     tokens: TokenRepository
     # Epoch seconds; tests replace it to move time without sleeping.
     clock: Callable[[], float] = field(default=time.time)
+    # A poll sooner than this after the previous one for the same code answers slow_down (RFC 8628
+    # §3.5). Fixed by the spec; a test sets 0 to let a crowd of pollers race for the state itself.
+    poll_interval: float = POLL_INTERVAL
+    poll_per_ip: RateLimit = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Its own bucket (device_poll:ip), per minute, shared by every replica through the store.
+        self.poll_per_ip = RateLimit("device_poll:ip", self.settings.poll_limit_per_ip, 60)
 
     def now(self) -> float:
         return self.clock()
@@ -37,6 +46,7 @@ def runtime_of(ctx: HostContext) -> Runtime:
     if runtime is None:
         settings = ctx.plugin_settings(NAME) or OAuthDeviceSettings()
         tokens = TokenRepository(ctx.session_maker, ctx.reads)
-        runtime = Runtime(ctx, settings, DeviceCodeStore(ctx.state), tokens)
+        store = DeviceCodeStore(ctx.state, ctx.sealer(SEAL_PURPOSE))
+        runtime = Runtime(ctx, settings, store, tokens)
         ctx.extras[_EXTRAS_KEY] = runtime
     return runtime

@@ -18,6 +18,10 @@ class OAuthDeviceSettings(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: int = 30
     # Turn the daily purge job off (ENABLE_CLEAN_OAUTH_ACCESS_TOKENS_TASK=false).
     clean_task_enabled: bool = True
+    # Token polls per minute from one IP address, over all its device codes. A difyctl polls every
+    # 5 s (12 a minute), so the default lets 100 logins wait at once behind one NAT. Past it the poll
+    # answers slow_down, which makes difyctl poll less often instead of giving up.
+    poll_limit_per_ip: int = 1200
 
     # Dify's environment names (read by core.settings through plugin_env_aliases).
     env_aliases = {

@@ -43,6 +43,7 @@ class Predecessor:
     created_at: datetime.datetime
     last_used_at: datetime.datetime | None
     expires_at: datetime.datetime
+    delivered_at: datetime.datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ def _live_of(shape: str) -> Any:
         _owned_by(shape),
         TABLE.c.revoked_at.is_(None),
         TABLE.c.token_hash.is_not(None),
+        TABLE.c.delivered_at.is_not(None),
         TABLE.c.expires_at > _NOW,
     )
 
@@ -151,11 +153,21 @@ def _owned_statement(shape: str) -> Select[Any]:
 
 _TOKEN_HASH = bindparam("token_hash", type_=TABLE.c.token_hash.type)
 
-_LIVE_TOKEN = select(TABLE.c.id).where(
-    TABLE.c.id == _TOKEN_ID,
-    TABLE.c.token_hash == _TOKEN_HASH,
-    TABLE.c.revoked_at.is_(None),
-    TABLE.c.expires_at > _NOW,
+# The poll's hand-over: only the row's current, unrevoked, unexpired token is marked delivered.
+_DELIVER = (
+    update(TABLE)
+    .where(
+        TABLE.c.id == bindparam("delivered_id", type_=TABLE.c.id.type),
+        TABLE.c.token_hash == bindparam("delivered_hash", type_=TABLE.c.token_hash.type),
+        TABLE.c.revoked_at.is_(None),
+        TABLE.c.expires_at > bindparam("delivered_at_now", type_=TABLE.c.expires_at.type),
+    )
+    .values(
+        delivered_at=func.coalesce(
+            TABLE.c.delivered_at, bindparam("delivered_now", type_=TABLE.c.delivered_at.type)
+        )
+    )
+    .returning(TABLE.c.id)
 )
 
 # Column order is what the bearer authenticator unpacks.
@@ -167,7 +179,7 @@ _BY_HASH = select(
     TABLE.c.account_id,
     TABLE.c.client_id,
     TABLE.c.expires_at,
-).where(TABLE.c.token_hash == _TOKEN_HASH, TABLE.c.revoked_at.is_(None))
+).where(TABLE.c.token_hash == _TOKEN_HASH, TABLE.c.revoked_at.is_(None), TABLE.c.delivered_at.is_not(None))
 
 
 def _lock_id(*parts: str) -> int:
@@ -232,6 +244,7 @@ class TokenRepository:
                         TABLE.c.created_at,
                         TABLE.c.last_used_at,
                         TABLE.c.expires_at,
+                        TABLE.c.delivered_at,
                     )
                 )
             ).first()
@@ -243,6 +256,7 @@ class TokenRepository:
                 "created_at": now,
                 "last_used_at": None,
                 "expires_at": expires_at,
+                "delivered_at": None,  # until the poll hands it over
             }
             insert = _upsert(dialect)(TABLE).values(
                 id=uuid.UUID(str(uuid7())),
@@ -282,15 +296,44 @@ class TokenRepository:
                         created_at=before.created_at,
                         last_used_at=before.last_used_at,
                         expires_at=before.expires_at,
+                        delivered_at=before.delivered_at,
                     )
                 )
             return result.rowcount == 1
 
-    async def is_live(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
-        """Still the current, unrevoked, unexpired token of its row (a rotation or revoke kills it)."""
+    async def deliver(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
+        """Mark the token handed to its device; False when it is no longer its row's current, unrevoked,
+        unexpired token (revoked or rotated away between approval and poll). One statement."""
         async with self.reads.connect() as conn:
-            params = {"token_id": token_id, "token_hash": token_hash, "now": now}
-            return (await conn.execute(_LIVE_TOKEN, params)).first() is not None
+            params = {
+                "delivered_id": token_id,
+                "delivered_hash": token_hash,
+                "delivered_at_now": now,
+                "delivered_now": now,
+            }
+            return (await conn.execute(_DELIVER, params)).first() is not None
+
+    async def revoke_undelivered(
+        self, cutoff: datetime.datetime, now: datetime.datetime, batch: int = PURGE_BATCH
+    ) -> list[uuid.UUID]:
+        """Revoke tokens minted before ``cutoff`` that no poll ever received (the approval's outcome
+        was lost with the state store, or the device gave up); return their ids."""
+        undelivered = and_(
+            TABLE.c.delivered_at.is_(None), TABLE.c.revoked_at.is_(None), TABLE.c.created_at < cutoff
+        )
+        revoked: list[uuid.UUID] = []
+        while True:
+            async with self.session_maker() as session, session.begin():
+                ids = (await session.scalars(select(TABLE.c.id).where(undelivered).limit(batch))).all()
+                if ids:
+                    await session.execute(
+                        update(TABLE)
+                        .where(TABLE.c.id.in_(ids), undelivered)
+                        .values(revoked_at=now, token_hash=None)
+                    )
+            revoked += ids
+            if len(ids) < batch:
+                return revoked
 
     async def find_by_hash(self, token_hash: str) -> Any:
         """The one row read of bearer resolution (no expiry filter: the caller decides)."""

@@ -16,17 +16,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from core.app import build_context, create_app
 from core.settings import Settings
 from tests.support import factories
-from tests.support.faults import CuttablePath, Outcome, RedisServer, timed
-from tests.support.fixtures import serve, truncate
+from tests.support.faults import CuttablePath, Outcome, RedisServer, breakable_deployment, timed
 from tests.support.tokens import DEVICE, bearer, console_login, device_login
 
 OUTAGE_ANSWER_SECONDS = 2.0
@@ -163,38 +161,17 @@ def _report(label: str, to_503: float, worst: float, recover: float) -> None:
 # production backend: PostgreSQL through a cuttable path, a private Redis
 
 
-def _through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{port}"))
-
-
 @pytest.fixture
 async def production(backend: str, database_url: str, make_settings: Any) -> AsyncIterator[Any]:
     if backend != "postgres":
         pytest.skip("Redis and PostgreSQL outages: the production backend")
-    redis_server = RedisServer()
-    redis_server.start()
-    target = urlsplit(database_url)
-    path = CuttablePath(target.hostname or "127.0.0.1", target.port or 5432)
-    await path.start()
-    settings = make_settings(
-        **{"database.url": _through(database_url, path.port), "redis.url": redis_server.url}
-    )
-    ctx = build_context(settings)
-    app = create_app(ctx=ctx)
-    try:
-        async with serve(app) as client:
-            alice = await factories.person(ctx, email="outage@example.com")
-            await factories.workspace(ctx, "Outage Inc", (alice, "owner"))
-            payload = await device_login(client, alice)
-            csrf = await console_login(client, alice)
-            world = World(client, payload["token"], csrf, settings)
-            yield world, redis_server, path, ctx
-    finally:
-        await path.heal()
-        redis_server.close()
-        await truncate(ctx)
-        await path.close()
+    async with breakable_deployment(make_settings, database_url) as deployment:
+        alice = await factories.person(deployment.ctx, email="outage@example.com")
+        await factories.workspace(deployment.ctx, "Outage Inc", (alice, "owner"))
+        payload = await device_login(deployment.client, alice)
+        csrf = await console_login(deployment.client, alice)
+        world = World(deployment.client, payload["token"], csrf, deployment.ctx.settings)
+        yield world, deployment.redis, deployment.database, deployment.ctx
 
 
 async def _break(kind: str, redis_server: RedisServer, path: CuttablePath) -> None:

@@ -28,6 +28,7 @@ def config_toml(database_url: str, data_dir: Path, key_prefix: str, queue: str) 
 mode = "production"
 data_dir = "{data_dir}"
 secret_key = "{SECRET}"
+console_web_url = "http://127.0.0.1:{PORT}"
 
 [database]
 url = "{database_url}"

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.state.contract import StateStore
+from core.state.contract import Exchange, Get, HitWindow, SetIfAbsent, StateStore
 from tests.state.stores import OpenStore
 
 SHORT = 0.3  # seconds: long enough to read back, short enough to wait out
@@ -227,6 +227,35 @@ async def test_delete_clears_a_window(store):
     assert (await store.hit_window("w", 1, 10)).allowed is True
 
 
+async def test_batch_runs_operations_in_order_with_their_own_results(store):
+    """A batch returns what each operation returns on its own, in order: a window verdict, whether a
+    set-if-absent wrote, and a read that sees the write made earlier in the same batch."""
+    await store.set("seen", b"old", ttl=60)
+    verdict, wrote, again, value, missing, first, previous = await store.batch(
+        [
+            HitWindow("w", 2, 10),
+            SetIfAbsent("marker", b"1", ttl=SHORT),
+            SetIfAbsent("marker", b"2", ttl=SHORT),
+            Get("marker"),
+            Get("absent"),
+            Exchange("slot", b"a", ttl=60),
+            Exchange("slot", b"b", ttl=60),
+        ]
+    )
+    assert verdict.allowed is True and verdict.count == 1
+    assert (wrote, again, value, missing) == (True, False, b"1", None)
+    assert (first, previous) == (None, b"a")
+    assert await store.get("slot") == b"b"
+    assert (await store.batch([Get("seen")])) == [b"old"]
+    assert 0 < await store.ttl("marker") <= SHORT
+    refused = (await store.batch([HitWindow("w", 1, 10)]))[0]
+    assert refused.allowed is False and refused.retry_after > 0
+
+
+async def test_empty_batch_is_empty(store):
+    assert await store.batch([]) == []
+
+
 # Concurrency: on Redis each call goes through one of several separate clients, so they race for real.
 
 
@@ -292,3 +321,9 @@ async def test_concurrent_hits_admit_exactly_limit(opened: OpenStore, limit: int
     assert len(admitted) == limit
     assert sorted(v.count for v in admitted) == list(range(1, limit + 1))
     assert all(v.retry_after > 0 for v in verdicts if not v.allowed)
+
+
+async def test_concurrent_batched_hits_admit_exactly_limit(opened: OpenStore):
+    """Window hits inside concurrent batches count exactly like lone hits."""
+    results = await _crowd(opened, lambda s, i: s.batch([HitWindow("bw", 7, 30), Get("bw-other")]))
+    assert sum(1 for verdict, _ in results if verdict.allowed) == 7

@@ -67,3 +67,27 @@ async def test_memory_sweeps_by_itself():
     now[0] += 61
     await store.set("trigger", b"v", ttl=1)
     assert store.sweep() == 0  # the write already swept the 100 expired keys
+
+
+async def test_redis_batch_is_one_round_trip_and_survives_a_flushed_script_cache():
+    """A batch is one pipeline: Redis sees one read event for it. After SCRIPT FLUSH (what a restart
+    does) the window hit still counts, loaded and run on its own."""
+    from redis.asyncio import Redis
+
+    from core.state.contract import Get, HitWindow, SetIfAbsent
+
+    store = RedisStateStore.from_url(REDIS_URL, f"tbatch{uuid.uuid4().hex[:8]}:")
+    admin = Redis.from_url(REDIS_URL)
+    try:
+        await store.batch([Get("warm")])  # connect first: the handshake is not the batch
+        before = (await admin.info("stats"))["total_reads_processed"]
+        await store.batch([HitWindow("w", 5, 10), SetIfAbsent("m", b"1", ttl=5), Get("m")])
+        after = (await admin.info("stats"))["total_reads_processed"]
+        assert after - before == 2  # the batch, and the first INFO call itself
+        await admin.script_flush()
+        verdict, _ = await store.batch([HitWindow("w", 5, 10), Get("m")])
+        assert verdict.allowed is True and verdict.count == 2
+    finally:
+        await store.delete("w", "m")
+        await store.close()
+        await admin.aclose()

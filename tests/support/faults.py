@@ -17,9 +17,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -192,3 +193,38 @@ async def timed(send: Callable[[], Awaitable[Any]], bound: float = 10.0) -> Outc
     except ValueError:
         body = response.text
     return Outcome(started, time.monotonic() - started, response.status_code, body)
+
+
+@dataclass
+class Deployment:
+    """A production-mode app whose Redis and PostgreSQL path the test can break."""
+
+    client: Any  # httpx.AsyncClient on the app
+    ctx: Any  # its HostContext
+    redis: RedisServer
+    database: CuttablePath
+
+
+@contextlib.asynccontextmanager
+async def breakable_deployment(
+    make_settings: Callable[..., Any], database_url: str
+) -> AsyncIterator[Deployment]:
+    """The app on a private Redis and on PostgreSQL through a cuttable path; healed and torn down after."""
+    from core.app import build_context, create_app
+    from tests.support.fixtures import serve, truncate
+
+    redis_server = RedisServer()
+    redis_server.start()
+    target = urlsplit(database_url)
+    path = CuttablePath(target.hostname or "127.0.0.1", target.port or 5432)
+    await path.start()
+    through = urlunsplit(target._replace(netloc=f"{target.username or 'postgres'}@127.0.0.1:{path.port}"))
+    ctx = build_context(make_settings(**{"database.url": through, "redis.url": redis_server.url}))
+    try:
+        async with serve(create_app(ctx=ctx)) as client:
+            yield Deployment(client, ctx, redis_server, path)
+    finally:
+        await path.heal()
+        redis_server.close()
+        await truncate(ctx)
+        await path.close()

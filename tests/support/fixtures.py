@@ -40,6 +40,8 @@ def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: 
         "mode": "embedded" if backend == "sqlite" else "production",
         "data_dir": str(data_dir),
         "secret_key": SECRET,
+        # The public address links are built from (never the Host header); the test client's own.
+        "console_web_url": "http://testserver.local",
         "database": {"url": database_url},
         "redis": {"url": REDIS_URL},
         "state": {"backend": "memory" if backend == "sqlite" else "redis",

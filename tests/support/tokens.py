@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from core.auth.bearer import hash_token
 from tests.support.factories import Person
 
 DEVICE = "/openapi/v1/oauth/device"
@@ -22,7 +23,8 @@ def host_of(client: Any) -> Any:
 
 
 def _last_poll_key(device_code: str) -> str:
-    return f"device_code:{device_code}:last_poll"
+    # The plugin's key: the SHA-256 of the code, never the code (plugins/oauth_device/device_state.py).
+    return f"device_code:{hash_token(device_code)}:last_poll"
 
 
 async def console_login(client: Any, person: Person) -> str:

@@ -24,6 +24,7 @@ from core.auth.console_routes import merged_system_features
 from core.context import HostContext
 from core.domain.models import Workspace
 from core.http.errors import ApiError
+from plugins.oauth_device.codes import normalise_user_code
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -50,8 +51,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"
-_SEPARATORS = re.compile(r"[\s\-_.]+")
 _SSO_ERROR = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
@@ -67,10 +66,7 @@ def prefill_code(raw: str | None) -> str:
     """The ``?user_code=`` value as the field shows it: formatted when well-formed, else as typed (capped)."""
     if not raw:
         return ""
-    compact = _SEPARATORS.sub("", raw).upper()
-    if len(compact) == 8 and all(ch in _CODE_ALPHABET for ch in compact):
-        return f"{compact[:4]}-{compact[4:]}"
-    return raw.strip()[:16]
+    return normalise_user_code(raw) or raw.strip()[:16]
 
 
 def sso_enabled(features: dict[str, Any]) -> bool:

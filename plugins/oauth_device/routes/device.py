@@ -1,15 +1,28 @@
-"""``/openapi/v1/oauth/device/*``: code, token (poll), lookup, approve, deny."""
+"""``/openapi/v1/oauth/device/*``: code, token (poll), lookup, approve, deny.
+
+Order of checks (spec §1.2-§1.5): rate limits run as guards, before the body or query is read; a
+missing or mistyped field answers 400 ``bad_request`` (this surface's contract, not 422); then the
+brute-force lockout; then the flow.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
 
 from core.auth.bearer import BEARER_DISABLED
-from core.auth.console import ConsoleUser, console_session_guard, console_user
+from core.auth.console import console_session_guard, console_user
 from core.context import HostContext
-from core.http.errors import ApiError, OAuthError, oauth_error_response
+from core.http.errors import ApiError, OAuthError, oauth_error_response, validation_as_bad_request
+from core.http.ratelimit import RateLimit
+from core.http.request import accepts_form
+from core.http.responses import error_responses
 from core.services import DeviceApprovalError
 from plugins.oauth_device.abuse import (
     APPROVE_PER_ACCOUNT,
@@ -19,70 +32,102 @@ from plugins.oauth_device.abuse import (
     WrongCodeCounter,
 )
 from plugins.oauth_device.approvals import DeviceApprovalService
-from plugins.oauth_device.bodies import MAX_LABEL_LENGTH, read_body, required_str
+from plugins.oauth_device.bodies import (
+    Decision,
+    DeviceAuthorization,
+    DeviceCodeRequest,
+    Lookup,
+    PollRequest,
+    UserCode,
+    UserCodeRequest,
+)
 from plugins.oauth_device.flow import DeviceFlow
 from plugins.oauth_device.runtime import runtime_of
+from plugins.oauth_device.urls import verification_base
 
 
-def _host(request: Request) -> HostContext:
+def _host(request: ASGIConnection) -> HostContext:
     return request.app.state.host
 
 
-def _ip(request: Request) -> str:
+def _ip(request: ASGIConnection) -> str:
     return request.app.state.client_ip(request)
 
 
-def verification_base(request: Request) -> str:
-    configured = _host(request).settings.console_web_url.strip()
-    return configured or str(request.base_url)
+def decision_gate(limit: RateLimit) -> Any:
+    """After the console session: an account without a workspace cannot decide (401, as in Dify),
+    the bearer feature must be on (503), then the per-account bucket."""
+
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        ctx = _host(connection)
+        user = console_user(connection)
+        if user.active_workspace_id is None:
+            raise ApiError(401, "Unauthorized.")
+        if not ctx.settings.bearer.enabled:
+            raise ApiError(503, BEARER_DISABLED)
+        await limit.enforce(ctx.state, str(user.account_id))
+
+    return guard
+
+
+DECISION_ERRORS = error_responses(401, 429, oauth=(404, 409, 503))
 
 
 class DeviceController(Controller):
     path = "/openapi/v1/oauth/device"
     tags = ["oauth device flow"]
+    exception_handlers = {ValidationException: validation_as_bad_request}
 
-    @post("/code", summary="Start a device authorization (RFC 8628 §3.1)", status_code=200)
-    async def code(self, request: Request) -> dict[str, Any]:
-        ctx = _host(request)
-        ip = _ip(request)
-        await DEVICE_CODE_PER_IP.enforce(ctx.state, ip)
-        body = await read_body(request)
-        client_id = required_str(body, "client_id")
-        device_label = required_str(body, "device_label")
-        if not device_label.strip() or len(device_label) > MAX_LABEL_LENGTH:
-            raise ApiError(400, f"device_label must be 1..{MAX_LABEL_LENGTH} characters", code="bad_request")
-        runtime = runtime_of(ctx)
-        if client_id not in runtime.settings.client_ids:
+    @post(
+        "/code",
+        summary="Start a device authorization (RFC 8628 §3.1)",
+        status_code=200,
+        guards=[DEVICE_CODE_PER_IP.per_ip_guard()],
+        responses=error_responses(429, oauth=(400, 503)),
+        **accepts_form(),
+    )
+    async def code(self, request: Request, data: DeviceCodeRequest) -> DeviceAuthorization:
+        runtime = runtime_of(_host(request))
+        if data.client_id not in runtime.settings.client_ids:
             raise OAuthError(400, "unsupported_client")
         return await DeviceFlow(runtime).start(
-            client_id=client_id,
-            device_label=device_label,
-            ip=ip,
-            verification_base=verification_base(request),
+            client_id=data.client_id,
+            device_label=data.device_label,
+            ip=_ip(request),
+            verification_base=verification_base(runtime.ctx.settings),
         )
 
-    @post("/token", summary="Poll for the token (RFC 8628 §3.4)", status_code=200)
-    async def token(self, request: Request) -> Response[dict[str, Any]]:
-        body = await read_body(request)
-        device_code = required_str(body, "device_code")
-        required_str(body, "client_id")  # required, but not checked (as in Dify)
+    @post(
+        "/token",
+        summary="Poll for the token (RFC 8628 §3.4)",
+        description=(
+            "Errors are 400 {\"error\": authorization_pending | slow_down | expired_token | access_denied}."
+        ),
+        status_code=200,
+        responses=error_responses(oauth=(400,)),
+        **accepts_form(),
+    )
+    async def token(self, request: Request, data: PollRequest) -> Response[dict[str, Any]]:
         try:
-            payload = await DeviceFlow(runtime_of(_host(request))).poll(device_code, lambda: _ip(request))
+            payload = await DeviceFlow(runtime_of(_host(request))).poll(data.device_code, _ip(request))
         except OAuthError as exc:
             # Most polls end here (slow_down, authorization_pending): answering directly skips the
             # framework's exception path, with the response core's OAuthError handler gives.
             return oauth_error_response(exc)
         return Response(payload, status_code=200)
 
-    @get("/lookup", summary="Is this user code pending? (the /device page)")
-    async def lookup(self, request: Request) -> dict[str, Any]:
+    @get(
+        "/lookup",
+        summary="Is this user code pending? (the /device page)",
+        guards=[LOOKUP_PER_IP.per_ip_guard()],
+        responses=error_responses(429),
+    )
+    async def lookup(
+        self, request: Request, user_code: Annotated[UserCode, Parameter(query="user_code")]
+    ) -> Lookup:
         ctx = _host(request)
         ip = _ip(request)
-        await LOOKUP_PER_IP.enforce(ctx.state, ip)
-        user_code = request.query_params.get("user_code")
-        if user_code is None:
-            raise ApiError(400, "user_code is required", code="bad_request")
-        misses = WrongCodeCounter(ctx.state)
+        misses = WrongCodeCounter(ctx)
         await misses.ensure_not_locked(ip)
         body, known = await DeviceFlow(runtime_of(ctx)).lookup(user_code)
         if not known:
@@ -91,51 +136,47 @@ class DeviceController(Controller):
 
     @post(
         "/approve",
-        guards=[console_session_guard],
+        guards=[console_session_guard, decision_gate(APPROVE_PER_ACCOUNT)],
         summary="Approve a device code (mints dfoa_)",
         status_code=200,
+        responses=DECISION_ERRORS,
     )
-    async def approve(self, request: Request) -> dict[str, str]:
-        user, user_code = await _decision_preamble(request, APPROVE_PER_ACCOUNT)
+    async def approve(self, request: Request, data: UserCodeRequest) -> Decision:
+        user = console_user(request)
         service = DeviceApprovalService(runtime_of(_host(request)))
         await _decide(
             request,
-            service.approve_account(
-                user_code,
+            lambda: service.approve_account(
+                data.user_code,
                 account_id=user.account_id,
                 email=user.email,
                 active_workspace=user.active_workspace_id,
             ),
         )
-        return {"status": "approved"}
+        return Decision("approved")
 
-    @post("/deny", guards=[console_session_guard], summary="Deny a device code", status_code=200)
-    async def deny(self, request: Request) -> dict[str, str]:
-        user, user_code = await _decision_preamble(request, DENY_PER_ACCOUNT)
+    @post(
+        "/deny",
+        guards=[console_session_guard, decision_gate(DENY_PER_ACCOUNT)],
+        summary="Deny a device code",
+        status_code=200,
+        responses=DECISION_ERRORS,
+    )
+    async def deny(self, request: Request, data: UserCodeRequest) -> Decision:
+        user = console_user(request)
         service = DeviceApprovalService(runtime_of(_host(request)))
-        await _decide(request, service.deny(user_code, account_id=user.account_id))
-        return {"status": "denied"}
+        await _decide(request, lambda: service.deny(data.user_code, account_id=user.account_id))
+        return Decision("denied")
 
 
-async def _decision_preamble(request: Request, limit: Any) -> tuple[ConsoleUser, str]:
-    """Dify's order after the session: bearer feature, rate limit, body, then the brute-force lockout."""
-    ctx = _host(request)
-    user = console_user(request)
-    if user.active_workspace_id is None:
-        raise ApiError(401, "Unauthorized.")
-    if not ctx.settings.bearer.enabled:
-        raise ApiError(503, BEARER_DISABLED)
-    await limit.enforce(ctx.state, str(user.account_id))
-    body = await read_body(request)
-    user_code = required_str(body, "user_code")
-    await WrongCodeCounter(ctx.state).ensure_not_locked(_ip(request))
-    return user, user_code
-
-
-async def _decide(request: Request, decision: Any) -> None:
+async def _decide(request: Request, decision: Callable[[], Awaitable[Any]]) -> None:
+    """The brute-force lockout first, then the decision; an unknown code counts as a miss."""
+    misses = WrongCodeCounter(_host(request))
+    ip = _ip(request)
+    await misses.ensure_not_locked(ip)
     try:
-        await decision
+        await decision()
     except DeviceApprovalError as exc:
         if exc.code == "expired_or_unknown":
-            await WrongCodeCounter(_host(request).state).miss(_ip(request))
+            await misses.miss(ip)
         raise OAuthError(exc.status, exc.code) from exc

@@ -5,41 +5,49 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.exceptions import ValidationException
 from litestar.response import Response
 
 from core.audit import AuditEvent
 from core.auth.bearer import forget_token, hash_token, token_prefix
 from core.context import HostContext
-from core.http.errors import OAuthError
+from core.http.errors import OAuthError, oauth_error_response
+from core.http.request import accepts_form
+from core.http.responses import error_responses
 from plugins.oauth_device.abuse import REVOKE_PER_IP
 from plugins.oauth_device.authenticator import VARIANTS
-from plugins.oauth_device.bodies import read_body
+from plugins.oauth_device.bodies import RevokeRequest
 from plugins.oauth_device.runtime import runtime_of
+from plugins.oauth_device.urls import issuer
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Every scope a token prefix grants, each once, in the prefixes' order.
 SCOPES_SUPPORTED = list(dict.fromkeys(scope for variant in VARIANTS.values() for scope in variant.scopes))
 
 
-def issuer_of(request: Request) -> str:
-    host: HostContext = request.app.state.host
-    return (host.settings.console_api_url.strip() or str(request.base_url)).rstrip("/")
+def _invalid_request(_: Request, __: ValidationException) -> Response[Any]:
+    """RFC 6749 §5.2's shape for a malformed revocation request (no token, not a string ...)."""
+    return oauth_error_response(OAuthError(400, "invalid_request"))
 
 
 @post(
     "/openapi/v1/oauth/revoke",
     summary="Revoke a token (RFC 7009)",
+    description=(
+        "Form-encoded as RFC 7009 §2.1 asks (JSON works too). 200 with an empty body for any "
+        "well-formed request, whether or not the token existed (§2.2); 400 {\"error\": "
+        "\"invalid_request\"} without a token."
+    ),
     status_code=200,
     tags=["oauth device flow"],
+    guards=[REVOKE_PER_IP.per_ip_guard()],
+    exception_handlers={ValidationException: _invalid_request},
+    responses=error_responses(429, oauth=(400,)),
+    **accepts_form(),
 )
-async def revoke_token(request: Request) -> Response[None]:
-    """Always 200 for a well-formed request, whether or not the token existed (§2.2 of RFC 7009)."""
+async def revoke_token(request: Request, data: RevokeRequest) -> Response[None]:
     ctx: HostContext = request.app.state.host
-    await REVOKE_PER_IP.enforce(ctx.state, request.app.state.client_ip(request))
-    body = await read_body(request)
-    token = body.get("token")
-    if not isinstance(token, str) or not token:
-        raise OAuthError(400, "invalid_request")
+    token = data.token
     if token_prefix(token) in VARIANTS:
         runtime = runtime_of(ctx)
         token_hash = hash_token(token)
@@ -49,19 +57,21 @@ async def revoke_token(request: Request) -> Response[None]:
             await ctx.audit(
                 AuditEvent("oauth.token_revoked", {"token_id": str(token_id), "reason": "rfc7009"})
             )
-    return Response(None, status_code=200)
+    # RFC 7009 §2.2: the body is empty (the client ignores it); not a JSON ``null``.
+    return Response(content=b"", status_code=200, media_type="text/plain")
 
 
 @get(
     "/.well-known/oauth-authorization-server",
     summary="Authorization server metadata (RFC 8414)",
     tags=["oauth device flow"],
+    responses=error_responses(),
 )
 async def authorization_server_metadata(request: Request) -> dict[str, Any]:
-    issuer = issuer_of(request)
-    base = f"{issuer}/openapi/v1/oauth"
+    base_url = issuer(request.app.state.host.settings)
+    base = f"{base_url}/openapi/v1/oauth"
     return {
-        "issuer": issuer,
+        "issuer": base_url,
         "device_authorization_endpoint": f"{base}/device/code",
         "token_endpoint": f"{base}/device/token",
         "revocation_endpoint": f"{base}/revoke",

@@ -57,6 +57,7 @@ async def insert_external_token(
                 token_hash=hash_token(token),
                 created_at=now,
                 expires_at=kw.get("expires_at", now + datetime.timedelta(days=14)),
+                delivered_at=now,  # handed to its device, as by a poll
             )
         )
     return token, token_id

@@ -264,16 +264,24 @@ async def test_prefilled_link_is_scrubbed_and_deny_answers_access_denied(
 
 
 async def test_unknown_code_shows_the_error_view(server: Server, page: Page, artifacts_dir: Path) -> None:
-    """A well-formed code nobody issued shows 'expired or not recognised'; a malformed one an inline error."""
+    """A well-formed code nobody issued shows 'expired or not recognised'; a malformed one an inline
+    error that says what is wrong: too short, or characters no code has (which are never ignored)."""
     await page.goto(f"{server.base}/device")
     await sign_in(page)
 
-    await enter_code(page, "hello")
+    await enter_code(page, "bcdf")
     error = page.locator("#user-code-error")
     await error.wait_for(state="visible")
     assert "8-character code" in await error.inner_text()
     assert await page.get_by_label("Code shown in your terminal").get_attribute("aria-invalid") == "true"
     await page.screenshot(path=str(artifacts_dir / "01-malformed.png"), full_page=True)
+
+    for typed in ("4UPGZ-FN8E", "bcdf-ghj\u017f"):  # a Z; a long s, which upper-cases to S
+        await enter_code(page, typed)
+        await page.wait_for_function(
+            "document.querySelector('#user-code-error').textContent.includes('characters no code has')"
+        )
+    await page.screenshot(path=str(artifacts_dir / "01b-foreign-characters.png"), full_page=True)
 
     await enter_code(page, "bcdf ghjk")
     await view(page, "error-invalid").wait_for(state="visible")

@@ -6,7 +6,7 @@ import re
 
 from core.app import build_context, create_app
 from plugins.oauth_device.codes import USER_CODE_ALPHABET
-from plugins.oauth_device.device_state import user_key
+from plugins.oauth_device.device_state import code_hash, user_key
 from tests.support.tokens import DEVICE
 
 CODE = f"{DEVICE}/code"
@@ -101,7 +101,7 @@ async def test_user_code_exhausted_after_five_collisions(client, host, monkeypat
 
 
 async def test_user_code_is_claimed_for_the_device_code(client, host):
-    """The user code maps to the device code in the state store for 900 s."""
+    """The user code maps to the device code's hash (never the code) in the state store for 900 s."""
     body = (await client.post(CODE, json=BODY)).json()
-    assert await host.state.get(user_key(body["user_code"])) == body["device_code"].encode()
+    assert await host.state.get(user_key(body["user_code"])) == code_hash(body["device_code"]).encode()
     assert 890 < (await host.state.ttl(user_key(body["user_code"]))) <= 900

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
 
+import msgspec
+
 from core.auth.bearer import hash_token
-from plugins.oauth_device.device_state import DeviceCodeState, decode_state, device_key, encode_state
-from plugins.oauth_device.tests.helpers import decide, pending_code, record_audit, set_row
+from plugins.oauth_device.device_state import (
+    code_hash,
+    decode_state,
+    device_key,
+    encode_state,
+)
+from plugins.oauth_device.runtime import runtime_of
+from plugins.oauth_device.tests.helpers import decide, pending_code, record_audit, set_row, token_rows
 from tests.support import factories
 from tests.support.tokens import DEVICE, bearer, poll
 
 TOKEN = f"{DEVICE}/token"
+
+
+UNKNOWN_CODE = "dc_" + "A" * 32  # shaped like an issued code, never issued
+
+
+def state_key(device_code: str) -> str:
+    return device_key(code_hash(device_code))
 
 
 async def _approved(client, host):
@@ -36,31 +52,79 @@ async def test_missing_fields_are_bad_request(client):
 
 async def test_unknown_device_code_is_expired_token(client):
     """An unknown device code answers expired_token, never invalid_grant."""
-    response = await poll(client, "dc_unknown")
+    response = await poll(client, UNKNOWN_CODE)
     assert response.status_code == 400
     assert response.json() == {"error": "expired_token"}
 
 
 async def test_slow_down_is_checked_first_even_for_unknown_codes(client):
-    """A second poll within 5 s answers slow_down whatever the state, and refreshes the timestamp."""
-    first = await client.post(TOKEN, json={"device_code": "dc_nope", "client_id": "difyctl"})
+    """A second poll within 5 s answers slow_down whatever the state."""
+    first = await client.post(TOKEN, json={"device_code": UNKNOWN_CODE, "client_id": "difyctl"})
     assert first.json() == {"error": "expired_token"}
-    second = await client.post(TOKEN, json={"device_code": "dc_nope", "client_id": "difyctl"})
+    second = await client.post(TOKEN, json={"device_code": UNKNOWN_CODE, "client_id": "difyctl"})
     assert second.status_code == 400
     assert second.json() == {"error": "slow_down"}
 
 
-async def test_slow_down_clears_after_the_interval(client, runtime):
-    """A poll 5 s after the previous one is served normally (time moved by the plugin's clock)."""
+async def test_slow_down_clears_after_the_interval_unless_polling_goes_on(client, runtime):
+    """A poll one interval after the previous one is served; a client that keeps polling faster keeps
+    getting slow_down, since every poll restarts the interval (spec §1.3). The interval is shortened
+    to 0.4 s here; the state store's own clock measures it."""
+    runtime.poll_interval = 0.4
     started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
-    now = runtime.clock()
-    runtime.clock = lambda: now
     body = {"device_code": started["device_code"], "client_id": "difyctl"}
     assert (await client.post(TOKEN, json=body)).json() == {"error": "authorization_pending"}
-    runtime.clock = lambda: now + 4.9
-    assert (await client.post(TOKEN, json=body)).json() == {"error": "slow_down"}
-    runtime.clock = lambda: now + 10
+    for _ in range(3):  # 0.25 s apart: each too soon after the one before
+        await asyncio.sleep(0.25)
+        assert (await client.post(TOKEN, json=body)).json() == {"error": "slow_down"}
+    await asyncio.sleep(0.5)
     assert (await client.post(TOKEN, json=body)).json() == {"error": "authorization_pending"}
+
+
+async def test_malformed_device_codes_touch_no_state(client, host):
+    """A device_code that was never shaped like an issued one (the wrong prefix or length, a foreign
+    alphabet) answers expired_token; one longer than the declared 256 characters answers 400
+    bad_request. Neither reads nor writes the state store."""
+    cases = [("dc_short", 400), ("dc_" + "!" * 32, 400), ("ab_" + "A" * 32, 400), ("dc_" + "A" * 33, 400)]
+    cases.append(("x" * 1_000_000, 400))
+    before = await _everything_in_the_state_store(host)
+    for code, status in cases:
+        response = await client.post(TOKEN, json={"device_code": code, "client_id": "difyctl"})
+        assert response.status_code == status, code[:40]
+        body = response.json()
+        if len(code) <= 256:
+            assert body == {"error": "expired_token"}, code
+        else:
+            assert body["code"] == "bad_request" and body["details"][0]["loc"] == ["device_code"]
+    assert await _everything_in_the_state_store(host) == before
+
+
+async def test_state_is_keyed_by_the_hash_of_the_device_code(client, host):
+    """Nothing in the state store names the device code itself: its state, its slow-down marker and
+    the user code's mapping all carry its SHA-256."""
+    started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
+    device_code = started["device_code"]
+    await client.post(TOKEN, json={"device_code": device_code, "client_id": "difyctl"})
+    hashed = code_hash(device_code)
+    assert await host.state.get(device_key(hashed)) is not None
+    assert await host.state.get(f"device_code:{hashed}:last_poll") is not None
+    assert await host.state.get(f"user_code:{started['user_code']}") == hashed.encode()
+    assert await host.state.get(device_key(device_code)) is None
+
+
+async def test_polls_from_one_ip_have_their_own_bucket(client, host, runtime):
+    """Past the per-IP poll limit (its own bucket, device_poll:ip) a poll answers slow_down, difyctl's
+    cue to poll less often, without reading the state; another IP is unaffected."""
+    runtime.settings = msgspec.structs.replace(runtime.settings, poll_limit_per_ip=3)
+    runtime.__post_init__()
+    runtime.poll_interval = 0
+    started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
+    body = {"device_code": started["device_code"], "client_id": "difyctl"}
+    answers = [(await client.post(TOKEN, json=body)).json()["error"] for _ in range(5)]
+    assert answers == ["authorization_pending"] * 3 + ["slow_down"] * 2
+    other = await client.post(TOKEN, json=body, headers={"X-Forwarded-For": "203.0.113.9"})
+    # Not a trusted proxy: the forwarded address is ignored, the bucket is still this peer's.
+    assert other.json()["error"] == "slow_down"
 
 
 async def test_pending_is_authorization_pending(client):
@@ -71,10 +135,11 @@ async def test_pending_is_authorization_pending(client):
     assert response.json() == {"error": "authorization_pending"}
 
 
-async def test_pending_poll_costs_two_state_calls(client, host):
-    """A pending poll makes at most two state-store round trips (exchange + get)."""
+async def test_pending_poll_costs_one_state_round_trip(client, host):
+    """A pending poll makes one state-store round trip: the IP's bucket, the slow-down marker and the
+    state in one batch."""
     started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
-    calls = []
+    calls, depth = [], []
     state = host.state
     originals = {}
     for name in (
@@ -90,13 +155,21 @@ async def test_pending_poll_costs_two_state_calls(client, host):
         "consume",
         "incr",
         "hit_window",
+        "batch",
     ):
         originals[name] = getattr(state, name)
 
         def wrap(name=name):
             async def counted(*args, **kwargs):
-                calls.append(name)
-                return await originals[name](*args, **kwargs)
+                # Only the poll's own calls: the memory store's batch runs its operations by calling
+                # its other methods, which are not round trips.
+                if not depth:
+                    calls.append(name)
+                depth.append(name)
+                try:
+                    return await originals[name](*args, **kwargs)
+                finally:
+                    depth.pop()
 
             return counted
 
@@ -109,7 +182,7 @@ async def test_pending_poll_costs_two_state_calls(client, host):
         for name, original in originals.items():
             setattr(state, name, original)
     assert response.json() == {"error": "authorization_pending"}
-    assert len(calls) <= 2, calls
+    assert calls == ["batch"]
 
 
 async def test_denied_is_access_denied_then_expired(client, host):
@@ -170,32 +243,30 @@ async def test_default_workspace_prefers_the_approvers_active_tenant(client, hos
 async def test_approved_without_token_is_expired_token(client, host):
     """An approved state whose payload lacks a token answers expired_token."""
     started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
-    key = device_key(started["device_code"])
+    key = state_key(started["device_code"])
     state = decode_state(await host.state.get(key))
-    broken = DeviceCodeState(
-        **{
-            **{f: getattr(state, f) for f in state.__struct_fields__},
-            "status": "approved",
-            "poll_payload": {"token_id": "x"},
-        }
-    )
-    await host.state.set(key, encode_state(broken), ttl=900)
-    assert (await poll(client, started["device_code"])).json() == {"error": "expired_token"}
+    store = runtime_of(host).store
+    for sealed in (
+        store.seal_payload(code_hash(started["device_code"]), {"token_id": "x"}),  # no token
+        store.seal_payload(code_hash(UNKNOWN_CODE), {"token": "dfoa_x", "token_id": "x"}),  # another code's
+        "bm90IHNlYWxlZA",  # not sealed at all
+    ):
+        broken = msgspec.structs.replace(state, status="approved", sealed_payload=sealed)
+        await host.state.set(key, encode_state(broken), ttl=900)
+        assert (await poll(client, started["device_code"])).json() == {"error": "expired_token"}
 
 
 async def test_corrupt_state_is_expired_token(client, host):
     """A state that is not valid JSON behaves like an expired one."""
-    await host.state.set(device_key("dc_corrupt"), b"{not json", ttl=900)
-    assert (await poll(client, "dc_corrupt")).json() == {"error": "expired_token"}
+    await host.state.set(state_key(UNKNOWN_CODE), b"{not json", ttl=900)
+    assert (await poll(client, UNKNOWN_CODE)).json() == {"error": "expired_token"}
 
 
 async def test_revoked_between_approve_and_poll_is_access_denied(client, host):
     """If the minted row is revoked before the poll, the poll answers access_denied, not a dead token."""
     _, _, started = await _approved(client, host)
-    state = decode_state(await host.state.get(device_key(started["device_code"])))
-    await set_row(
-        host, state.poll_payload["token_id"], revoked_at=datetime.datetime.now(datetime.UTC), token_hash=None
-    )
+    (row,) = await token_rows(host)
+    await set_row(host, row.id, revoked_at=datetime.datetime.now(datetime.UTC), token_hash=None)
     assert (await poll(client, started["device_code"])).json() == {"error": "access_denied"}
 
 
@@ -203,11 +274,9 @@ async def test_cross_ip_poll_is_audited_not_blocked(client, host):
     """A poll from another IP than the code's creator succeeds and is audited with both IPs."""
     recorder = record_audit(host)
     _, _, started = await _approved(client, host)
-    key = device_key(started["device_code"])
+    key = state_key(started["device_code"])
     state = decode_state(await host.state.get(key))
-    moved = DeviceCodeState(
-        **{**{f: getattr(state, f) for f in state.__struct_fields__}, "created_ip": "10.9.8.7"}
-    )
+    moved = msgspec.structs.replace(state, created_ip="10.9.8.7")
     await host.state.set(key, encode_state(moved), ttl=900)
     response = await poll(client, started["device_code"])
     assert response.status_code == 200
@@ -224,3 +293,41 @@ async def test_polled_token_authenticates(client, host):
     _, _, started = await _approved(client, host)
     token = (await poll(client, started["device_code"])).json()["token"]
     assert (await client.get("/openapi/v1/account", headers=bearer(token))).status_code == 200
+
+
+async def test_state_store_holds_nothing_usable_after_approval(client, host):
+    """Between approval and poll, the state store holds neither the token, nor its hash, nor the
+    device code, nor the account's email: the payload is sealed. The poll still gets the token."""
+    alice, _, started = await _approved(client, host)
+    dump = await _everything_in_the_state_store(host)
+    response = await poll(client, started["device_code"])
+    token = response.json()["token"]
+    for secret in (token, hash_token(token), started["device_code"], alice.email):
+        assert secret.encode() not in dump
+
+
+async def test_an_undelivered_token_neither_authenticates_nor_lists(client, host):
+    """A token minted by an approval whose poll has not come yet is invisible: it does not
+    authenticate and is not a session; the poll that hands it over makes it live."""
+    _, _, started = await _approved(client, host)
+    (row,) = await token_rows(host)
+    assert row.delivered_at is None and row.revoked_at is None
+    token = (await poll(client, started["device_code"])).json()["token"]
+    (row,) = await token_rows(host)
+    assert row.delivered_at is not None
+    sessions = await client.get("/openapi/v1/account/sessions", headers=bearer(token))
+    assert [s["id"] for s in sessions.json()["data"]] == [str(row.id)]
+
+
+async def _everything_in_the_state_store(host) -> bytes:
+    """Every key and value the test's app wrote (memory: the dict; Redis: its keys under the prefix)."""
+    state = host.state
+    if hasattr(state, "_values"):
+        return b"".join(key.encode() + value for key, (value, _) in state._values.items())
+    redis = state._redis
+    chunks = []
+    async for key in redis.scan_iter(match=state._prefix + "*"):
+        chunks.append(key)
+        if await redis.type(key) == b"string":
+            chunks.append(await redis.get(key) or b"")
+    return b"".join(chunks)

@@ -18,11 +18,19 @@ from .helpers import decide, live_rows, pending_code, record_audit
 class InterleavedState:
     """The real store, with a scripted concurrent writer or a dropped connection around compare_and_set."""
 
-    def __init__(self, inner, before_cas=None, fail_cas: str | None = None, fail_reads: bool = False) -> None:
+    def __init__(
+        self,
+        inner,
+        before_cas=None,
+        fail_cas: str | None = None,
+        fail_reads: bool = False,
+        failures: int = 1_000,
+    ) -> None:
         self.inner = inner
         self.before_cas = before_cas
         self.fail_cas = fail_cas  # "before" (nothing written) or "after" (written, answer lost)
         self.fail_reads = fail_reads
+        self.failures = failures  # how many compare-and-sets fail before the connection heals
         self.cas_seen = False
 
     def __getattr__(self, name):
@@ -35,14 +43,22 @@ class InterleavedState:
 
     async def compare_and_set(self, key, expected, value, **kw):
         self.cas_seen = True
+        failing = self.fail_cas if self.failures > 0 else None
+        self.failures -= 1
         if self.before_cas is not None:
-            await self.before_cas(key)
-        if self.fail_cas == "before":
+            before, self.before_cas = self.before_cas, None
+            await before(key)
+        if failing == "before":
             raise ConnectionError("connection dropped")
         result = await self.inner.compare_and_set(key, expected, value, **kw)
-        if self.fail_cas == "after":
+        if failing == "after":
             raise ConnectionError("connection dropped after the write")
         return result
+
+
+def interleaved(runtime, host, **kw) -> DeviceCodeStore:
+    """The plugin's store on top of a scripted state store (same sealer, so payloads still open)."""
+    return DeviceCodeStore(InterleavedState(host.state, **kw), runtime.store.sealer)
 
 
 async def _member(host, email="alice@example.com", name="Alice"):
@@ -51,21 +67,75 @@ async def _member(host, email="alice@example.com", name="Alice"):
     return person
 
 
-async def test_hundred_concurrent_pollers_get_exactly_one_token(client, host):
-    """Of 100 concurrent polls of an approved code exactly one gets the token; the rest expired_token."""
+class Gate:
+    """Holds every caller until ``size`` have arrived, then lets them all through at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.arrived = 0
+        self.opened = asyncio.Event()
+
+    async def wait(self) -> None:
+        self.arrived += 1
+        if self.arrived >= self.size:
+            self.opened.set()
+        try:
+            await asyncio.wait_for(self.opened.wait(), 5)
+        except TimeoutError:
+            self.opened.set()  # fewer arrived: the test's count of arrivals says so
+
+
+async def _crowd_of_pollers(client, host, runtime, monkeypatch, consume, size=100):
+    """An approved code polled by ``size`` clients at once. The slow-down interval is off, so no poller
+    is turned away before the state; every poller that reaches the consume step waits at a gate until
+    all have, so ``consume`` is called by the whole crowd at the same moment."""
+    runtime.poll_interval = 0
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
     await decide(client, csrf, started["user_code"])
+    gate = Gate(size)
+
+    async def gated(self, hashed, raw):
+        await gate.wait()
+        return await consume(self, hashed, raw)
+
+    monkeypatch.setattr(DeviceCodeStore, "consume", gated)
     body = {"device_code": started["device_code"], "client_id": "difyctl"}
-    responses = await asyncio.gather(*(client.post(f"{DEVICE}/token", json=body) for _ in range(100)))
+    responses = await asyncio.gather(*(client.post(f"{DEVICE}/token", json=body) for _ in range(size)))
+    assert gate.arrived == size, "every poller must reach the consume step"
+    return responses
+
+
+async def test_hundred_concurrent_pollers_get_exactly_one_token(client, host, runtime, monkeypatch):
+    """100 pollers of an approved code call the atomic consume (compare-and-delete) at the same moment:
+    exactly one gets the token, the other 99 expired_token. That the crowd really contends is shown by
+    the control test below: a get-then-delete consume under the same crowd hands out several tokens."""
+    responses = await _crowd_of_pollers(client, host, runtime, monkeypatch, DeviceCodeStore.consume)
     winners = [r for r in responses if r.status_code == 200]
     assert len(winners) == 1
-    assert {r.json()["error"] for r in responses if r.status_code != 200} <= {"expired_token", "slow_down"}
+    assert [r.json() for r in responses if r.status_code != 200] == [{"error": "expired_token"}] * 99
 
 
-async def test_consume_is_single_winner_at_the_store(host):
+async def test_control_a_get_then_delete_consume_hands_out_several_tokens(client, host, runtime, monkeypatch):
+    """Control for the test above: the same crowd with a naive consume (read, compare, then delete:
+    two store calls) hands the token to more than one poller. Only the store's single atomic
+    compare-and-delete keeps it to one."""
+
+    async def get_then_delete(self, hashed, raw):
+        current = await self.state.get(device_key(hashed))
+        await asyncio.sleep(0)  # on Redis the delete is a second round trip; others run meanwhile
+        if current != raw:
+            return False
+        await self.state.delete(device_key(hashed))
+        return True
+
+    responses = await _crowd_of_pollers(client, host, runtime, monkeypatch, get_then_delete)
+    assert sum(1 for r in responses if r.status_code == 200) > 1
+
+
+async def test_consume_is_single_winner_at_the_store(host, runtime):
     """Concurrent consumes of one terminal state: exactly one compare-and-delete wins."""
-    store = DeviceCodeStore(host.state)
+    store = DeviceCodeStore(host.state, runtime.store.sealer)
     await host.state.set(device_key("dc_race"), b'{"status":"approved"}', ttl=60)
     raw = await host.state.get(device_key("dc_race"))
     results = await asyncio.gather(*(store.consume("dc_race", raw) for _ in range(100)))
@@ -137,7 +207,7 @@ async def test_state_changed_before_deny_write_is_state_lost(client, host, runti
         state = decode_state(await host.state.get(key))
         await host.state.set(key, encode_state(state) + b" ", ttl=900)  # same meaning, other bytes
 
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    runtime.store = interleaved(runtime, host, before_cas=meddle)
     response = await decide(client, csrf, started["user_code"], "deny")
     assert response.status_code == 409
     assert response.json() == {"error": "state_lost"}
@@ -153,7 +223,7 @@ async def test_lost_publish_undoes_the_mint(client, host, runtime):
         state = decode_state(await host.state.get(key))
         await host.state.set(key, encode_state(state) + b" ", ttl=900)
 
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    runtime.store = interleaved(runtime, host, before_cas=meddle)
     response = await decide(client, csrf, started["user_code"])
     assert response.json() == {"error": "state_lost"}
     assert await live_rows(host) == []
@@ -173,7 +243,7 @@ async def test_lost_publish_restores_the_rotated_predecessor(client, host, runti
         state = decode_state(await host.state.get(key))
         await host.state.set(key, encode_state(state) + b" ", ttl=900)
 
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, before_cas=meddle))
+    runtime.store = interleaved(runtime, host, before_cas=meddle)
     assert (await decide(client, csrf, again["user_code"])).json() == {"error": "state_lost"}
     rows = await live_rows(host)
     assert len(rows) == 1 and rows[0].token_hash == hash_token(old["token"])
@@ -181,36 +251,82 @@ async def test_lost_publish_restores_the_rotated_predecessor(client, host, runti
 
 
 async def test_dropped_connection_after_write_is_confirmed(client, host, runtime):
-    """If the publish answer is lost but the write landed, re-reading the marker confirms the approval."""
+    """The publish landed but its answer was lost: the repeated write is refused and the re-read finds
+    our own bytes, so the approval is confirmed and the poll gets the token."""
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="after"))
+    healthy = runtime.store
+    runtime.store = interleaved(runtime, host, fail_cas="after", failures=1)
     assert (await decide(client, csrf, started["user_code"])).json() == {"status": "approved"}
-    runtime.store = DeviceCodeStore(host.state)
+    runtime.store = healthy
     assert "token" in (await poll(client, started["device_code"])).json()
 
 
-async def test_dropped_connection_before_write_compensates(client, host, runtime):
-    """If the publish never landed, the marker re-read shows it: state_lost and the mint is undone."""
+async def test_dropped_connection_before_write_is_written_again(client, host, runtime):
+    """The publish never reached the store: the same compare-and-set, sent again, lands it (it cannot
+    land twice), so the approval is confirmed."""
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="before"))
+    healthy = runtime.store
+    runtime.store = interleaved(runtime, host, fail_cas="before", failures=1)
+    assert (await decide(client, csrf, started["user_code"])).json() == {"status": "approved"}
+    runtime.store = healthy
+    assert "token" in (await poll(client, started["device_code"])).json()
+
+
+async def test_lost_answer_while_someone_else_wins_compensates(client, host, runtime):
+    """The publish's answer was lost and meanwhile another decision changed the state: the repeated
+    write is refused, the re-read shows someone else's bytes, so state_lost and the mint is undone."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+
+    async def meddle(key):
+        state = decode_state(await host.state.get(key))
+        await host.state.set(key, encode_state(state) + b" ", ttl=900)
+
+    runtime.store = interleaved(runtime, host, before_cas=meddle, fail_cas="before", failures=1)
     assert (await decide(client, csrf, started["user_code"])).json() == {"error": "state_lost"}
     assert await live_rows(host) == []
 
 
 async def test_unconfirmable_outcome_is_503(client, host, runtime):
-    """If the publish answer is lost and the state cannot be re-read: 503 approval_outcome_unknown."""
+    """The publish's answer is lost and the store stays unreachable: 503 approval_outcome_unknown.
+    No compensation: the approval may well have landed, and here it did, so the poll delivers."""
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
-    runtime.store = DeviceCodeStore(InterleavedState(host.state, fail_cas="after", fail_reads=True))
+    healthy = runtime.store
+    runtime.store = interleaved(runtime, host, fail_cas="after", fail_reads=True)
     response = await decide(client, csrf, started["user_code"])
     assert response.status_code == 503
     assert response.json() == {"error": "approval_outcome_unknown"}
-    # No compensation: the approval may well have landed, and it did.
-    runtime.store = DeviceCodeStore(host.state)
+    runtime.store = healthy
     assert len(await live_rows(host)) == 1
     assert "token" in (await poll(client, started["device_code"])).json()
+
+
+async def test_unknown_outcome_that_never_landed_leaves_no_usable_token(client, host, runtime):
+    """The publish never landed and the store stays unreachable (503 approval_outcome_unknown): the
+    minted token is undelivered, so it neither authenticates nor lists, and the sweeper revokes it
+    once no poll can come any more (audited)."""
+    from plugins.oauth_device.jobs import UNDELIVERED_GRACE, revoke_undelivered_tokens
+
+    recorder = record_audit(host)
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    healthy = runtime.store
+    runtime.store = interleaved(runtime, host, fail_cas="before", fail_reads=True)
+    response = await decide(client, csrf, started["user_code"])
+    assert response.json() == {"error": "approval_outcome_unknown"}
+    runtime.store = healthy
+    assert (await poll(client, started["device_code"])).json() == {"error": "authorization_pending"}
+    (row,) = await live_rows(host)
+    assert row.delivered_at is None
+    assert await revoke_undelivered_tokens({"host": host}) == 0  # a poll may still come
+    now = runtime.clock()
+    runtime.clock = lambda: now + UNDELIVERED_GRACE.total_seconds() + 1
+    assert await revoke_undelivered_tokens({"host": host}) == 1
+    assert await live_rows(host) == []
+    assert recorder.named("oauth.token_revoked") == [{"token_id": str(row.id), "reason": "never_delivered"}]
 
 
 async def test_concurrent_rotations_keep_one_live_row(host):

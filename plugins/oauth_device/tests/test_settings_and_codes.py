@@ -107,8 +107,20 @@ def test_code_formats():
         ("", None),
         (None, None),
         ("ABCD-EFGI", None),
+        ("abcd_efgh.", "ABCD-EFGH"),
+        ("ABCD\u00a0EFGH", "ABCD-EFGH"),  # a no-break space is whitespace
+        # Any other character outside the alphabet means no match, never "ignored":
+        ("4UPGZ-FN8E", None),
+        ("04UPGO1I-FN8E", None),
+        ("ABCD-EFG\u017f", None),  # long s: upper-cases to S, but is not an S
+        ("ABCD-EFG\u212a", None),  # Kelvin sign: lower-cases to k
+        ("ABCD-EFGH!", None),
+        ("ABCD/EFGH", None),
+        ("ABCD-EFGH\x00", None),
+        ("A" * 4 + " " * 100 + "B" * 4, None),  # longer than any code typed with spaces
     ],
 )
 def test_user_code_normalisation(raw, expected):
-    """Case-insensitive, hyphen optional, separators ignored; a wrong length matches nothing."""
+    """Case-insensitive, hyphen optional, whitespace and separators ignored; any other character and
+    a wrong length match nothing."""
     assert normalise_user_code(raw) == expected

@@ -32,6 +32,7 @@ ACCESS_TOKENS = table(
     column("token_hash", String),
     column("created_at", DateTimeUTC(timezone=True)),
     column("expires_at", DateTimeUTC(timezone=True)),
+    column("delivered_at", DateTimeUTC(timezone=True)),
 )
 
 
@@ -60,6 +61,7 @@ async def external_sso_token(host: Any, email: str = "partner@external.example")
                 token_hash=hash_token(token),
                 created_at=now,
                 expires_at=now + datetime.timedelta(days=14),
+                delivered_at=now,
             )
         )
     return token

@@ -4,7 +4,11 @@
   "use strict";
 
   var API = "/openapi/v1/oauth/device";
-  var CODE = /^[A-HJ-NP-Y3-9]{8}$/; // RFC 8628 user-code alphabet: no I, O, Z, 0, 1, 2
+  // The user-code alphabet (no I, O, Z, 0, 1, 2), either case, ASCII only: "ſ" is not an "s".
+  var CODE = /^[A-HJ-NP-Ya-hj-np-y3-9]{8}$/;
+  var FOREIGN = /[^A-HJ-NP-Ya-hj-np-y3-9]/;
+  // What a person may type between characters (whitespace, any dash, _ and .); nothing else is ignored.
+  var SEPARATORS = /[\s\p{Pd}_.]+/gu;
   var root = document.getElementById("device");
   if (!root) return;
 
@@ -46,9 +50,22 @@
     if (target) target.focus();
   }
 
+  function compact(raw) {
+    return String(raw || "").replace(SEPARATORS, "");
+  }
+
   function normalise(raw) {
-    var compact = String(raw || "").toUpperCase().replace(/[\s\-_.]+/g, "");
-    return CODE.test(compact) ? compact.slice(0, 4) + "-" + compact.slice(4) : null;
+    var kept = compact(raw);
+    if (!CODE.test(kept)) return null;
+    kept = kept.toUpperCase();
+    return kept.slice(0, 4) + "-" + kept.slice(4);
+  }
+
+  // Why a typed code cannot be one (the same rule as the server's), or "" when it can.
+  function codeProblem(raw) {
+    var kept = compact(raw);
+    if (FOREIGN.test(kept)) return FOREIGN_CODE;
+    return kept.length === 8 ? "" : BAD_CODE;
   }
 
   function cookie(name) {
@@ -111,6 +128,9 @@
   }
 
   var BAD_CODE = "Enter the 8-character code shown in your terminal, for example BDJK-MPQR.";
+  var FOREIGN_CODE =
+    "That code contains characters no code has: codes use the letters A to Y (without I and O) " +
+    "and the digits 3 to 9, for example BDJK-MPQR.";
 
   // --- Sign in -----------------------------------------------------------------------------
 
@@ -216,7 +236,7 @@
     ssoForm.addEventListener("submit", function (event) {
       var input = $("#sso-code");
       var code = normalise(input.value);
-      fieldError(input, $("#sso-code-error"), code ? "" : BAD_CODE);
+      fieldError(input, $("#sso-code-error"), code ? "" : codeProblem(input.value));
       if (!code) {
         event.preventDefault();
         return;
@@ -262,7 +282,7 @@
     if (state.busy) return;
     var input = $("#user-code");
     var code = normalise(input.value);
-    fieldError(input, $("#user-code-error"), code ? "" : BAD_CODE);
+    fieldError(input, $("#user-code-error"), code ? "" : codeProblem(input.value));
     if (!code) return;
     input.value = code;
     setBusy(codeForm, true);

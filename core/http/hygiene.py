@@ -1,0 +1,44 @@
+"""Requests refused before routing, in one place, with ErrorBody (never echoing the input):
+
+- a NUL character in the path or the query string (``%00``): no database can store it, and the
+  error it would cause deeper down is a 500;
+- a path with a trailing slash (``/openapi/v1/apps/``): routes are declared without one, and serving
+  both spellings would make two URLs of every resource (the spec answers 404).
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from core.http.errors import ApiError
+
+
+def _reject(scope: Scope) -> ApiError | None:
+    path: str = scope["path"]
+    query: bytes = scope.get("query_string", b"")
+    if "\x00" in path or b"%00" in query or b"\x00" in query:
+        return ApiError(400, "the request contains a NUL character", code="bad_request")
+    if len(path) > 1 and path.endswith("/"):
+        return ApiError(404, "not found")
+    return None
+
+
+class RequestHygieneMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            error = _reject(scope)
+            if error is not None:
+                body = msgspec.json.encode(error.body())
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
+                ]
+                await send({"type": "http.response.start", "status": error.status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,118 @@
+"""The request class of every route: request bodies and query strings read the house's way.
+
+- A JSON body nested deeper than the decoder can follow answers 400, not a RecursionError.
+- A body with a NUL character in a string (``\\u0000``) answers 400: no database can store it, and
+  PostgreSQL would fail the statement instead.
+- A route that opts in with ``accepts_form()`` reads a form-encoded body (RFC 6749/7009/8628 clients
+  send forms) into the same declared Struct as JSON; ``json_only()`` makes a route refuse anything
+  but ``application/json`` with 415 (a cross-site form cannot send JSON without a CORS preflight).
+- A query parameter given twice keeps its first value (Flask's rule, which clients of this API were
+  built against), unless the handler declares it as a list.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request
+from litestar.openapi.spec import Operation
+from litestar.types import Empty
+
+from core.http.errors import ApiError
+
+FORM_BODIES = "difyd.form_bodies"
+JSON_ONLY = "difyd.json_only"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+# ``\u0000`` as a JSON escape: preceded by an even number of backslashes (an odd one escapes the ``\``).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class FormOrJsonOperation(Operation):
+    """Documents a route's declared body under both media types it accepts."""
+
+    def __post_init__(self) -> None:
+        body = self.request_body
+        if body is not None and isinstance(body.content, dict) and JSON in body.content:
+            body.content.setdefault(FORM, body.content[JSON])
+
+
+def accepts_form() -> dict[str, Any]:
+    """Route-decorator arguments: the declared body may come as JSON or as a form."""
+    return {"opt": {FORM_BODIES: True}, "operation_class": FormOrJsonOperation}
+
+
+def json_only() -> dict[str, Any]:
+    """Route-decorator arguments: the body must be ``application/json`` (415 otherwise)."""
+    return {"opt": {JSON_ONLY: True}}
+
+
+def bad_body(message: str) -> ApiError:
+    return ApiError(400, message, code="bad_request")
+
+
+def check_json_text(raw: bytes) -> None:
+    """Refuse what no storage can hold before anything decodes it."""
+    if b"\x00" in raw or (b"\\u0000" in raw and _NUL_ESCAPE.search(raw)):
+        raise bad_body("the request body contains a NUL character")
+
+
+_SEQUENCE_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _sequence_query_names(handler: Any) -> frozenset[str]:
+    """The query parameters a handler declares as lists (they keep every value)."""
+    names = _SEQUENCE_QUERY_NAMES.get(id(handler))
+    if names is None:
+        found = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            if field.is_non_string_sequence:
+                alias = getattr(field.kwarg_definition, "query", None)
+                found.add(alias or name)
+        names = _SEQUENCE_QUERY_NAMES[id(handler)] = frozenset(found)
+    return names
+
+
+class DifydRequest(Request):  # type: ignore[type-arg]
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if b"&" not in self.scope.get("query_string", b""):
+            return  # one parameter at most: nothing can repeat (the common case costs no parsing)
+        pairs = list(self.query_params.multi_items())
+        if len({key for key, _ in pairs}) != len(pairs):
+            handler = self.scope.get("route_handler")
+            lists = _sequence_query_names(handler) if handler is not None else frozenset()
+            seen: set[str] = set()
+            kept = []
+            for key, value in pairs:
+                if key in lists or key not in seen:
+                    kept.append((key, value))
+                    seen.add(key)
+            self._parsed_query = tuple(kept)
+
+    def _opted(self, flag: str) -> bool:
+        handler = self.scope.get("route_handler")
+        return bool(handler is not None and handler.opt.get(flag))
+
+    async def json(self) -> Any:
+        if self._json is not Empty:
+            return self._json
+        media_type = self.content_type[0]
+        if self._opted(JSON_ONLY) and media_type != JSON:
+            raise ApiError(415, "the request body must be application/json", code="unsupported_media_type")
+        if media_type == FORM and self._opted(FORM_BODIES):
+            form = await self.form()
+            self._json = {key: values[-1] for key, values in form.dict().items()}
+            for value in self._json.values():
+                if isinstance(value, str) and "\x00" in value:
+                    raise bad_body("the request body contains a NUL character")
+            return self._json
+        check_json_text(await self.body())
+        try:
+            return await super().json()
+        except RecursionError:
+            raise bad_body("the request body is nested too deeply") from None

@@ -118,12 +118,23 @@ def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.
         return None
 
 
-def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.UUID) -> bool:
-    """Header equals the cookie (constant time), and the cookie is a live JWT for this account."""
+def has_session_cookie(settings: Settings, connection: ASGIConnection) -> bool:
+    return bool(_read_cookie(settings, connection, ACCESS_COOKIE))
+
+
+def csrf_pair_matches(settings: Settings, connection: ASGIConnection) -> bool:
+    """The X-CSRF-Token header equals the csrf_token cookie (constant time): only a page of this
+    origin can read the cookie to copy it, so the request did not come from another site."""
     header = connection.headers.get(CSRF_HEADER) or ""
     cookie = _read_cookie(settings, connection, CSRF_COOKIE) or ""
-    if not header or not cookie or not hmac.compare_digest(header.encode(), cookie.encode()):
+    return bool(header) and bool(cookie) and hmac.compare_digest(header.encode(), cookie.encode())
+
+
+def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.UUID) -> bool:
+    """Header equals the cookie (constant time), and the cookie is a live JWT for this account."""
+    if not csrf_pair_matches(settings, connection):
         return False
+    cookie = _read_cookie(settings, connection, CSRF_COOKIE) or ""
     claims = _decode(settings, cookie)
     return bool(claims) and hmac.compare_digest(str(claims.get("sub", "")).encode(), str(account_id).encode())
 

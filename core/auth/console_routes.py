@@ -9,19 +9,24 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from sqlalchemy import select
 
+from core.audit import AuditEvent
 from core.auth.console import (
     clear_session_cookies,
     console_session_guard,
     console_user,
+    csrf_pair_matches,
+    has_session_cookie,
     session_cookies,
 )
-from core.auth.passwords import verify_password
+from core.auth.passwords import verify_password_off_loop
 from core.context import HostContext
 from core.domain import services
 from core.domain.models import AccountStatus, Membership, Workspace
 from core.http.errors import ApiError
 from core.http.metrics import LOGINS
 from core.http.ratelimit import RateLimit
+from core.http.request import json_only
+from core.http.responses import error_responses
 from core.plugins import await_me_maybe
 
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -73,6 +78,19 @@ async def merged_system_features(ctx: HostContext) -> dict[str, Any]:
     return features
 
 
+def _refusal(account: Any, password_ok: bool) -> tuple[str, ApiError] | None:
+    """Why this sign-in is refused (the metrics/audit outcome and the answer), or None."""
+    if account is None or not password_ok:
+        return "rejected", ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
+    if account.status == AccountStatus.BANNED.value:
+        return "banned", ApiError(401, "Account is banned.")
+    if account.status == AccountStatus.CLOSED.value:
+        return "closed", ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
+    if account.status == AccountStatus.PENDING.value:
+        return "pending", ApiError(400, "Account not initialized.", code="account_not_initialized")
+    return None
+
+
 class ConsoleController(Controller):
     path = "/console/api"
     tags = ["console"]
@@ -80,38 +98,69 @@ class ConsoleController(Controller):
     @post(
         "/login",
         summary="Sign in with email and password; sets the session and CSRF cookies",
+        description=(
+            "The body must be application/json (415 otherwise): a cross-site form cannot send JSON "
+            "without a CORS preflight, so no other site can sign a visitor into an account (login CSRF)."
+        ),
         status_code=200,
+        responses=error_responses(401, 415, 422, 429),
+        **json_only(),
     )
     async def login(self, request: Request, data: LoginBody) -> Response[dict[str, str]]:
         ctx: HostContext = request.app.state.host
+        ip = request.app.state.client_ip(request)
         ip_limit, account_limit = _limits(ctx)
-        await ip_limit.enforce(ctx.state, request.app.state.client_ip(request))
+        await ip_limit.enforce(ctx.state, ip)
         email = data.email.strip().lower()
         await account_limit.enforce(ctx.state, hashlib.sha256(email.encode()).hexdigest())
         async with ctx.session_maker() as session:
             account = await services.account_by_email(session, email)
         # The same answer, after the same work, for an unknown email and a wrong password.
-        password_ok = verify_password(account.password_hash if account else None, data.password)
-        if account is None or not password_ok:
-            LOGINS.labels(outcome="rejected").inc()
-            raise ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
-        if account.status == AccountStatus.BANNED.value:
-            LOGINS.labels(outcome="banned").inc()
-            raise ApiError(401, "Account is banned.")
-        if account.status == AccountStatus.CLOSED.value:
-            raise ApiError(401, INVALID_CREDENTIALS, code="invalid_credentials")
-        if account.status == AccountStatus.PENDING.value:
-            raise ApiError(400, "Account not initialized.", code="account_not_initialized")
+        stored = account.password_hash if account else None
+        password_ok = await verify_password_off_loop(stored, data.password)
+        refusal = _refusal(account, password_ok)
+        if refusal is not None:
+            outcome, error = refusal
+            LOGINS.labels(outcome=outcome).inc()
+            await ctx.audit(
+                AuditEvent(
+                    "console.login_failed",
+                    {
+                        "reason": outcome,
+                        "ip": ip,
+                        "account_id": str(account.id) if account is not None else None,
+                    },
+                )
+            )
+            raise error
+        assert account is not None  # no refusal: a known account with the right password
         LOGINS.labels(outcome="accepted").inc()
         return Response({"result": "success"}, cookies=session_cookies(ctx.settings, account.id))
 
-    @post("/logout", summary="Sign out: clears the session cookies", status_code=200)
+    @post(
+        "/logout",
+        summary="Sign out: clears the session cookies",
+        description=(
+            "With a session cookie, X-CSRF-Token must equal the csrf_token cookie (401 otherwise), "
+            "so another site cannot sign a visitor out."
+        ),
+        status_code=200,
+        responses=error_responses(401),
+    )
     async def logout(self, request: Request) -> Response[dict[str, str]]:
+        settings = request.app.state.host.settings
+        if has_session_cookie(settings, request) and not csrf_pair_matches(settings, request):
+            raise ApiError(401, "CSRF token is missing or invalid.")
         response: Response[dict[str, str]] = Response({"result": "success"})
-        clear_session_cookies(request.app.state.host.settings, response)
+        clear_session_cookies(settings, response)
         return response
 
-    @get("/account/profile", guards=[console_session_guard], summary="The signed-in account")
+    @get(
+        "/account/profile",
+        guards=[console_session_guard],
+        summary="The signed-in account",
+        responses=error_responses(401),
+    )
     async def profile(self, request: Request) -> ProfileBody:
         user = console_user(request)
         return ProfileBody(id=str(user.account_id), email=user.email, name=user.name, status=user.status)
@@ -121,6 +170,7 @@ class ConsoleController(Controller):
         guards=[console_session_guard],
         summary="The signed-in account's active workspace",
         status_code=200,
+        responses=error_responses(401, 404),
     )
     async def current_workspace(self, request: Request) -> dict[str, Any]:
         user = console_user(request)
@@ -140,6 +190,10 @@ class ConsoleController(Controller):
         workspace, role = row
         return {"id": str(workspace.id), "name": workspace.name, "status": workspace.status, "role": role}
 
-    @get("/system-features", summary="What the console and the /device page may show")
+    @get(
+        "/system-features",
+        summary="What the console and the /device page may show",
+        responses=error_responses(),
+    )
     async def system_features(self, request: Request) -> dict[str, Any]:
         return await merged_system_features(request.app.state.host)

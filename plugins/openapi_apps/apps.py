@@ -7,20 +7,30 @@ validates the query (422), checks membership (404) and only then reads apps.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, Request, get
+from litestar.params import Parameter
 
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
 from core.http.errors import ApiError, ErrorDetail
-from core.http.pagination import Page, offset_of
+from core.http.pagination import Page, PageNumber, PageSize, offset_of
+from core.http.responses import error_responses
 from plugins.openapi_apps import repository
 from plugins.openapi_apps.present import app_description, app_list_row
 from plugins.openapi_apps.query import (
+    LIST_DEFAULT_LIMIT,
+    AppListQuery,
     DescribeQuery,
-    parse_app_list_query,
-    parse_describe_query,
+    Fields,
+    ModeFilter,
+    NameFilter,
+    OptionalWorkspaceId,
+    TagFilter,
+    WorkspaceId,
+    describe_query,
     parse_uuid,
     validation_error,
 )
@@ -29,6 +39,12 @@ from plugins.openapi_apps.schemas import AppDescription, AppListRow
 from plugins.openapi_apps.settings import NAME
 
 SCOPE_APPS_READ = "apps:read"
+# What every bearer-guarded route may answer before its handler runs.
+GUARDED = (401, 403, 429)
+DESCRIBE_ERRORS = error_responses(*GUARDED, 404, 409, 422)
+AppRef = Annotated[
+    str, Parameter(max_length=255, description="an app id, or an app's exact name (with workspace_id)")
+]
 
 
 def app_not_found() -> ApiError:
@@ -65,10 +81,23 @@ class AppsController(Controller):
     tags = ["apps"]
     guards = [bearer_guard([ACCOUNT], SCOPE_APPS_READ)]
 
-    @get("", summary="One page of a workspace's apps, newest first")
-    async def list_apps(self, request: Request) -> Page[AppListRow]:
+    @get(
+        "",
+        summary="One page of a workspace's apps, newest first",
+        responses=error_responses(*GUARDED, 404, 422),
+    )
+    async def list_apps(
+        self,
+        request: Request,
+        workspace_id: WorkspaceId,
+        page: PageNumber = 1,
+        limit: PageSize = LIST_DEFAULT_LIMIT,
+        mode: ModeFilter = None,
+        name: NameFilter = None,
+        tag: TagFilter = None,
+    ) -> Page[AppListRow]:
         ctx: HostContext = request.app.state.host
-        query = parse_app_list_query(request.query_params)
+        query = AppListQuery(workspace_id, page, limit, mode, name, tag)
         require_membership(current_subject(request), str(query.workspace_id))
         async with ctx.reads.connect() as conn:
             app_id = parse_uuid(query.name) if query.name else None
@@ -83,18 +112,37 @@ class AppsController(Controller):
             records = await repository.page_of_listable(conn, query, offset) if offset < total else []
         return Page.of([app_list_row(r) for r in records], page=query.page, limit=query.limit, total=total)
 
-    @get("/{app_ref:str}/describe", summary="An app's info, run parameters and input schema")
-    async def describe_app(self, request: Request, app_ref: str) -> AppDescription:
-        return await _describe(request, app_ref)
+    @get(
+        "/{app_ref:str}/describe",
+        summary="An app's info, run parameters and input schema",
+        responses=DESCRIBE_ERRORS,
+    )
+    async def describe_app(
+        self,
+        request: Request,
+        app_ref: AppRef,
+        fields: Fields = None,
+        workspace_id: OptionalWorkspaceId = None,
+    ) -> AppDescription:
+        return await _describe(request, app_ref, describe_query(request.query_params, fields, workspace_id))
 
-    @get("/{app_ref:str}", summary="Same body as /describe (the newer upstream path)")
-    async def get_app(self, request: Request, app_ref: str) -> AppDescription:
-        return await _describe(request, app_ref)
+    @get(
+        "/{app_ref:str}",
+        summary="Same body as /describe (the newer upstream path)",
+        responses=DESCRIBE_ERRORS,
+    )
+    async def get_app(
+        self,
+        request: Request,
+        app_ref: AppRef,
+        fields: Fields = None,
+        workspace_id: OptionalWorkspaceId = None,
+    ) -> AppDescription:
+        return await _describe(request, app_ref, describe_query(request.query_params, fields, workspace_id))
 
 
-async def _describe(request: Request, app_ref: str) -> AppDescription:
+async def _describe(request: Request, app_ref: str, query: DescribeQuery) -> AppDescription:
     ctx: HostContext = request.app.state.host
-    query = parse_describe_query(request.query_params)
     record = await _resolve(ctx, current_subject(request), app_ref, query)
     limits = ctx.plugin_settings(NAME).system_parameters()
     return app_description(record, query.fields, limits)

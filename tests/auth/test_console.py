@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from core.auth.passwords import hash_password, verify_password
 from core.domain.models import AccountStatus
 from tests.auth.bearer_probe import running
 from tests.support import factories
+from tests.support.audit import record_audit
 from tests.support.fixtures import SECRET
 
 LOGIN = "/console/api/login"
@@ -201,7 +203,8 @@ async def test_logout_clears_the_cookies(make_settings):
     async with running(make_settings, **HTTPS) as run:
         await factories.person(run.ctx, "alice@example.com")
         await login(run, "alice@example.com")
-        response = await run.client.post("/console/api/logout")
+        csrf = run.client.cookies["__Host-csrf_token"]
+        response = await run.client.post("/console/api/logout", headers={"X-CSRF-Token": csrf})
         assert response.status_code == 200 and response.json() == {"result": "success"}
         cookies = set_cookies(response)
         assert set(cookies) == {"__Host-access_token", "__Host-csrf_token"}
@@ -228,6 +231,50 @@ async def test_login_is_rate_limited_per_account(make_settings):
         response = await login(run, "alice@example.com")
         assert response.status_code == 429 and "retry-after" in response.headers
         assert (await login(run, "bob@example.com", "wrong")).status_code == 401
+
+
+async def test_login_refuses_a_body_that_is_not_json(make_settings):
+    """Login reads application/json only: a cross-site form (text/plain, form-encoded, multipart: the
+    bodies a form sends without a CORS preflight) answers 415 and signs nobody in (login CSRF)."""
+    async with running(make_settings) as run:
+        await factories.person(run.ctx, "alice@example.com")
+        body = json.dumps({"email": "alice@example.com", "password": factories.PASSWORD})
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x"):
+            response = await run.client.post(LOGIN, content=body, headers={"Content-Type": content_type})
+            assert response.status_code == 415, content_type
+            assert response.json()["code"] == "unsupported_media_type"
+            assert "set-cookie" not in response.headers
+        assert (await login(run, "alice@example.com")).status_code == 200
+
+
+async def test_logout_needs_the_csrf_header_while_signed_in(make_settings):
+    """Signed in, logout without X-CSRF-Token (or with the wrong one) answers 401 and the session
+    stays: another site cannot sign a visitor out. Without a session there is nothing to protect."""
+    async with running(make_settings) as run:
+        await factories.person(run.ctx, "alice@example.com")
+        await login(run, "alice@example.com")
+        for headers in ({}, {"X-CSRF-Token": "forged"}):
+            response = await run.client.post("/console/api/logout", headers=headers)
+            assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+            assert "set-cookie" not in response.headers
+        assert (await run.client.get("/console/api/account/profile")).status_code == 200
+        run.client.cookies.clear()
+        assert (await run.client.post("/console/api/logout")).status_code == 200
+
+
+async def test_failed_logins_are_audited(make_settings):
+    """Each refused sign-in is an audit event with its reason and IP (never the password)."""
+    async with running(make_settings) as run:
+        recorder = record_audit(run.ctx)
+        alice = await factories.person(run.ctx, "alice@example.com")
+        await login(run, "alice@example.com", "wrong password")
+        await login(run, "nobody@example.com", "whatever")
+        events = recorder.named("console.login_failed")
+        assert events == [
+            {"reason": "rejected", "ip": "127.0.0.1", "account_id": alice.id},
+            {"reason": "rejected", "ip": "127.0.0.1", "account_id": None},
+        ]
+        assert "wrong password" not in str(recorder.events)
 
 
 async def test_login_body_is_validated(make_settings):

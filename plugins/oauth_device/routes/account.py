@@ -7,7 +7,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get
-from litestar.params import Parameter
 
 from core.audit import AuditEvent
 from core.auth.bearer import forget_token
@@ -15,7 +14,7 @@ from core.auth.guards import bearer_guard, current_subject
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject
 from core.context import HostContext
 from core.http.errors import ApiError, ErrorDetail
-from core.http.pagination import MAX_PAGE_LIMIT, Page, offset_of
+from core.http.pagination import Page, PageNumber, PageSize, offset_of
 from plugins.oauth_device.abuse import ACCOUNT_PER_ACCOUNT, ACCOUNT_PER_EMAIL
 from plugins.oauth_device.payloads import account_identity, iso_z
 from plugins.oauth_device.runtime import runtime_of
@@ -95,8 +94,8 @@ class AccountController(Controller):
     async def sessions(
         self,
         request: Request,
-        page: int = Parameter(query="page", default=1, ge=1),
-        limit: int = Parameter(query="limit", default=DEFAULT_SESSIONS_LIMIT, ge=1, le=MAX_PAGE_LIMIT),
+        page: PageNumber = 1,
+        limit: PageSize = DEFAULT_SESSIONS_LIMIT,
     ) -> Page[SessionRow]:
         unknown = sorted(set(request.query_params) - SESSIONS_QUERY)
         if unknown:

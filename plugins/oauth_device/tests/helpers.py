@@ -9,32 +9,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.auth.bearer import hash_token
-from core.hookspecs import hookimpl
 from plugins.oauth_device.codes import EXTERNAL_PREFIX, new_token
 from plugins.oauth_device.models import OAuthAccessToken
+from tests.support.audit import AuditRecorder, record_audit
 from tests.support.tokens import DEVICE, console_login, poll, start_device_code
 
 TABLE = OAuthAccessToken.__table__
-
-
-class AuditRecorder:
-    """Listens on the audit_event hook like any plugin would."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-
-    @hookimpl
-    def audit_event(self, ctx: Any, event: Any) -> None:
-        self.events.append(event)
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [event.fields for event in self.events if event.name == name]
-
-
-def record_audit(host: Any) -> AuditRecorder:
-    recorder = AuditRecorder()
-    host.plugins.manager.register(recorder, name=f"audit_recorder_{uuid.uuid4().hex[:6]}")
-    return recorder
 
 
 async def insert_external_token(
@@ -90,4 +70,4 @@ async def decide(client: Any, csrf: str, user_code: str, action: str = "approve"
     )
 
 
-__all__ = ["DEVICE", "poll"]
+__all__ = ["DEVICE", "AuditRecorder", "poll", "record_audit"]

@@ -215,7 +215,7 @@
 
   function signOut() {
     setBusy(null, true);
-    call("POST", "/console/api/logout", {}).then(function () {
+    call("POST", "/console/api/logout", {}, csrfToken()).then(function () {
       setBusy(null, false);
       toSignin("");
     });

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.auth.membership_generation import CHANGES, MEMBERSHIPS, memberships_changed
 from core.keys import Sealer
 from core.settings import Settings
 from core.state.contract import StateStore
@@ -50,9 +51,17 @@ class HostContext:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session outside a request (jobs, CLI, startup); commits on success."""
-        async with self.session_maker() as session, session.begin():
-            yield session
+        """A session outside a request (jobs, CLI, startup); commits on success.
+
+        What the transaction changed that caches depend on (memberships) is announced after the
+        commit, so no replica keeps serving the old answer from its cache.
+        """
+        async with self.session_maker() as session:
+            async with session.begin():
+                yield session
+            changes = session.info.pop(CHANGES, set())
+        if MEMBERSHIPS in changes:
+            await memberships_changed(self.state)
 
     async def audit(self, event: AuditEvent) -> None:
         """Fan an audit event out to every plugin that listens (the core's log sink included)."""

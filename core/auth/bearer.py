@@ -26,6 +26,7 @@ import structlog
 from sqlalchemy import select
 
 from core.audit import AuditEvent
+from core.auth.membership_generation import GENERATION_KEY, generation_of
 from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
 from core.domain.models import Account, AccountStatus, Membership
@@ -89,6 +90,8 @@ async def forget_token(state: StateStore, token_hash: str | None) -> None:
 class _CacheEntry(msgspec.Struct):
     record: TokenRecord
     memberships: dict[str, str]
+    # The membership generation the snapshot was taken under (core.auth.membership_generation).
+    generation: str = "0"
 
 
 class _NearCache:
@@ -166,12 +169,25 @@ def _consistent(record: TokenRecord) -> bool:
     return True
 
 
+class TokenRejected(ApiError):
+    """A presented token that does not authenticate; ``reason`` is what the audit event says."""
+
+    def __init__(self, message: str, reason: str, *, code: str = "unauthorized", hint: str | None = None):
+        super().__init__(401, message, code=code, hint=hint)
+        self.reason = reason
+
+
 def unauthorized(message: str, *, code: str = "unauthorized", hint: str | None = None) -> ApiError:
     return ApiError(401, message, code=code, hint=hint)
 
 
-def token_expired() -> ApiError:
-    return unauthorized("Bearer token has expired.", code="token_expired", hint=TOKEN_EXPIRED_HINT)
+def unknown_or_revoked() -> TokenRejected:
+    return TokenRejected("token unknown or revoked", "unknown_or_revoked")
+
+
+def token_expired() -> TokenRejected:
+    message = "Bearer token has expired."
+    return TokenRejected(message, "expired", code="token_expired", hint=TOKEN_EXPIRED_HINT)
 
 
 class BearerPipeline:
@@ -210,7 +226,7 @@ class BearerPipeline:
         prefix = token_prefix(token)
         authenticator = self.authenticator_for(prefix) if prefix else None
         if authenticator is None:
-            raise unauthorized("unknown token prefix")
+            raise TokenRejected("unknown token prefix", "unknown_prefix")
         token_hash = hash_token(token)
         near = self.near.get(token_hash)
         if near is None:
@@ -253,9 +269,11 @@ class BearerPipeline:
 
     async def _cached_or_resolved(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
         key = CACHE_PREFIX + token_hash
-        raw = await self.state.get(key)
+        # The membership generation rides along in the same round trip.
+        raw, current = await self.state.get_many([key, GENERATION_KEY])
+        generation = generation_of(current).decode()
         if raw == NEGATIVE_UNKNOWN:
-            raise unauthorized("token unknown or revoked")
+            raise unknown_or_revoked()
         if raw == NEGATIVE_EXPIRED:
             raise token_expired()
         if raw is not None:
@@ -266,26 +284,37 @@ class BearerPipeline:
             if entry is not None and entry.record.prefix == authenticator.prefix:
                 if self._expired(entry.record):
                     await self._hard_expire(authenticator, entry.record, token_hash)
+                if entry.record.kind == ACCOUNT and entry.generation != generation:
+                    # Memberships changed somewhere since this snapshot: take a new one.
+                    return await self._store(token_hash, entry.record, generation)
                 return entry
-        return await self._resolve(authenticator, token_hash)
+        return await self._resolve(authenticator, token_hash, generation)
 
     def _expired(self, record: TokenRecord) -> bool:
         return record.expires_at is not None and record.expires_at <= self.clock()
 
-    async def _resolve(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
-        key = CACHE_PREFIX + token_hash
+    async def _resolve(
+        self, authenticator: BearerAuthenticator, token_hash: str, generation: str
+    ) -> _CacheEntry:
         record = await authenticator.resolve(token_hash)
         if record is None or record.prefix != authenticator.prefix or not _consistent(record):
-            await self.state.set(key, NEGATIVE_UNKNOWN, ttl=self.settings.negative_cache_seconds)
-            raise unauthorized("token unknown or revoked")
+            await self.state.set(
+                CACHE_PREFIX + token_hash, NEGATIVE_UNKNOWN, ttl=self.settings.negative_cache_seconds
+            )
+            raise unknown_or_revoked()
         if self._expired(record):
             await self._hard_expire(authenticator, record, token_hash)
+        return await self._store(token_hash, record, generation)
+
+    async def _store(self, token_hash: str, record: TokenRecord, generation: str) -> _CacheEntry:
+        """Cache the record with a fresh membership snapshot, tagged with the generation read before
+        the snapshot (a change in between moves the generation again, so it is never missed)."""
         memberships = await self._memberships(record) if record.kind == ACCOUNT else {}
-        entry = _CacheEntry(record=record, memberships=memberships)
+        entry = _CacheEntry(record=record, memberships=memberships, generation=generation)
         ttl: float = self.settings.positive_cache_seconds
         if record.expires_at is not None:
             ttl = max(min(ttl, record.expires_at - self.clock()), 1)
-        await self.state.set(key, _encode(entry), ttl=ttl)
+        await self.state.set(CACHE_PREFIX + token_hash, _encode(entry), ttl=ttl)
         return entry
 
     async def _hard_expire(
@@ -298,7 +327,8 @@ class BearerPipeline:
         raise token_expired()
 
     async def _memberships(self, record: TokenRecord) -> dict[str, str]:
-        """Snapshot of the account's workspaces (id -> role), cached with the token for 60 s."""
+        """Snapshot of the account's workspaces (id -> role), cached with the token until it expires
+        (60 s) or memberships change."""
         if record.account_id is None:
             return {}
         account_id = uuid.UUID(record.account_id)
@@ -325,6 +355,12 @@ class BearerPipeline:
             client_id=record.client_id,
             expires_at=record.expires_at,
             memberships=entry.memberships,
+        )
+
+    async def rejected(self, rejection: TokenRejected, path: str, ip: str) -> None:
+        """Audit a presented token that did not authenticate (never the token or its hash)."""
+        await self.ctx.audit(
+            AuditEvent("auth.token_rejected", {"reason": rejection.reason, "path": path, "ip": ip})
         )
 
     async def wrong_surface(self, subject: Subject, path: str) -> ApiError:

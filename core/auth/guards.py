@@ -12,7 +12,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from core.auth.bearer import BearerPipeline
+from core.auth.bearer import BearerPipeline, TokenRejected
 from core.auth.subject import Subject
 from core.http.errors import ApiError
 
@@ -25,7 +25,11 @@ def bearer_guard(accept: Iterable[str], scope: str | None = None) -> Any:
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         pipeline: BearerPipeline = connection.app.state.bearer
-        subject = await pipeline.authenticate(connection.headers.get("authorization"))
+        try:
+            subject = await pipeline.authenticate(connection.headers.get("authorization"))
+        except TokenRejected as rejected:
+            await pipeline.rejected(rejected, connection.url.path, connection.app.state.client_ip(connection))
+            raise
         if subject.kind not in accepted:
             raise await pipeline.wrong_surface(subject, connection.url.path)
         if scope is not None and not subject.has_scope(scope):

@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.auth.membership_generation import MEMBERSHIPS, note_change
 from core.auth.passwords import hash_password
 from core.domain.models import (
     Account,
@@ -131,7 +132,32 @@ async def add_member(
     membership = Membership(tenant_id=workspace_id, account_id=account_id, role=role, current=make_current)
     session.add(membership)
     await session.flush()
+    note_change(session.info, MEMBERSHIPS)
     return membership
+
+
+async def remove_member(session: AsyncSession, workspace_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """Take an account out of a workspace; its tokens stop seeing the workspace once committed."""
+    result = await session.execute(
+        delete(Membership).where(Membership.tenant_id == workspace_id, Membership.account_id == account_id)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise DomainError("the account is not a member of this workspace")
+    note_change(session.info, MEMBERSHIPS)
+
+
+async def set_member_role(
+    session: AsyncSession, workspace_id: uuid.UUID, account_id: uuid.UUID, role: str
+) -> None:
+    role = _choice(MemberRole, role, "role")
+    result = await session.execute(
+        update(Membership)
+        .where(Membership.tenant_id == workspace_id, Membership.account_id == account_id)
+        .values(role=role)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise DomainError("the account is not a member of this workspace")
+    note_change(session.info, MEMBERSHIPS)
 
 
 async def create_app(

@@ -162,6 +162,28 @@ async def test_expired_token_on_resolution(make_settings):
         assert len(run.probe.expire_calls()) == 1
 
 
+async def test_rejected_tokens_are_audited(make_settings):
+    """Every presented token that does not authenticate is an audit event with its reason, the path
+    and the client IP: an unknown prefix, an unknown or revoked token (also when the negative cache
+    answers), an expired one. Neither the token nor its hash appears; a missing header is no event."""
+    async with running(make_settings) as run:
+        expired = run.probe.mint(ACCOUNT, expires_in=-5)
+        unknown = "dfoa_" + "x" * 43
+        for token in ("zzz_abc", unknown, unknown, expired):
+            assert (await call(run, token)).status_code == 401
+        assert (await run.client.get("/openapi/v1/probe/any")).status_code == 401
+        rejected = [e.fields for e in run.probe.audit if e.name == "auth.token_rejected"]
+        assert [f["reason"] for f in rejected] == [
+            "unknown_prefix",
+            "unknown_or_revoked",
+            "unknown_or_revoked",
+            "expired",
+        ]
+        assert all(f["path"] == "/openapi/v1/probe/any" and f["ip"] == "127.0.0.1" for f in rejected)
+        for secret in (unknown, expired, hash_token(unknown), hash_token(expired)):
+            assert secret not in str(run.probe.audit)
+
+
 async def test_inconsistent_record_is_refused(make_settings):
     """An account token without an account (a storage bug) is answered like an unknown token."""
     async with running(make_settings) as run:

@@ -22,20 +22,30 @@ async def call(run: Any, token: str):
 
 @contextmanager
 def auth_cache_reads(state: Any) -> Iterator[list[str]]:
-    """Count the real store's reads of auth-cache entries (an instance attribute shadows the method)."""
+    """Count the real store's reads of auth-cache entries, alone or among several keys (an instance
+    attribute shadows the method; the memory store's get_many calls its own get, counted once)."""
     keys: list[str] = []
-    real = state.get
+    real_get, real_many = state.get, state.get_many
+    inside: list[bool] = []
 
     async def get(key: str) -> bytes | None:
-        if key.startswith(CACHE_PREFIX):
+        if key.startswith(CACHE_PREFIX) and not inside:
             keys.append(key)
-        return await real(key)
+        return await real_get(key)
 
-    state.get = get
+    async def get_many(many: list[str]) -> list[bytes | None]:
+        keys.extend(key for key in many if key.startswith(CACHE_PREFIX))
+        inside.append(True)
+        try:
+            return await real_many(many)
+        finally:
+            inside.pop()
+
+    state.get, state.get_many = get, get_many
     try:
         yield keys
     finally:
-        del state.get
+        del state.get, state.get_many
 
 
 async def test_near_cache_hit_skips_the_state_store(make_settings):

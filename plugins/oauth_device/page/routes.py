@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
+import msgspec
 from litestar import MediaType, Request, get
+from litestar.params import Parameter
 from litestar.response import Response
-from litestar.static_files import create_static_files_router
 from sqlalchemy import select
 
 from core.auth.console import ConsoleUser, load_console_user
@@ -24,6 +25,7 @@ from core.auth.console_routes import merged_system_features
 from core.context import HostContext
 from core.domain.models import Workspace
 from core.http.errors import ApiError
+from core.http.responses import error_responses
 from plugins.oauth_device.codes import normalise_user_code
 
 HERE = Path(__file__).parent
@@ -54,12 +56,24 @@ PAGE_HEADERS = {
 _SSO_ERROR = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-def _asset_version(name: str) -> str:
-    """A content hash for cache busting, so a deploy never serves a stale script."""
-    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+class Asset(msgspec.Struct, frozen=True):
+    body: bytes
+    media_type: str
+    version: str  # a content hash: the page links ``?v=<version>``, so a deploy never serves a stale file
 
 
-ASSET_VERSIONS = {name: _asset_version(name) for name in ("device.css", "device.js")}
+def _asset(name: str, media_type: str) -> Asset:
+    body = (STATIC_DIR / name).read_bytes()
+    return Asset(body, media_type, hashlib.sha256(body).hexdigest()[:12])
+
+
+# The only files served under /device/static: known names, read once. Anything else is a plain 404
+# that echoes nothing of the request (no path is ever joined from client input).
+ASSETS = {
+    "device.css": _asset("device.css", "text/css; charset=utf-8"),
+    "device.js": _asset("device.js", "text/javascript; charset=utf-8"),
+}
+ASSET_VERSIONS = {name: asset.version for name, asset in ASSETS.items()}
 
 
 def prefill_code(raw: str | None) -> str:
@@ -102,7 +116,11 @@ def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str) -
     return "code" if user else "signin"
 
 
-@get("/device", summary="The device-approval page (HTML) where a person approves a device code")
+@get(
+    "/device",
+    summary="The device-approval page (HTML) where a person approves a device code",
+    responses=error_responses(),
+)
 async def device_page(request: Request) -> Response[str]:
     ctx: HostContext = request.app.state.host
     query = request.query_params
@@ -124,12 +142,24 @@ async def device_page(request: Request) -> Response[str]:
     return Response(html, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
+@get(
+    f"{STATIC_PATH}/{{name:str}}",
+    summary="The /device page's script and stylesheet",
+    responses=error_responses(404),
+    media_type=MediaType.TEXT,
+)
+async def device_static(name: Annotated[str, Parameter(max_length=64)]) -> Response[bytes]:
+    asset = ASSETS.get(name)
+    if asset is None:
+        raise ApiError(404, "not found")
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",  # the URL changes with the content
+        "ETag": f'"{asset.version}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
 def page_route_handlers() -> list[Any]:
     """Handlers the plugin mounts for the page: the page itself and its script and stylesheet."""
-    static = create_static_files_router(
-        path=STATIC_PATH,
-        directories=[STATIC_DIR],
-        include_in_schema=True,
-        name="device_static",
-    )
-    return [device_page, static]
+    return [device_page, device_static]

@@ -214,6 +214,26 @@ async def test_isolation_same_route_works_for_the_owner(client, world):
         assert response.status_code == 200, (route, response.text)
 
 
+async def test_membership_removed_takes_effect_at_once_for_a_cached_token(client, host, world):
+    """A member removed from a workspace stops seeing it on the very next request, although the
+    token and its membership snapshot are in the auth cache: the change moves the membership
+    generation, which every replica reads with the cache entry. A role change does the same."""
+    from core.domain import services
+
+    bob = await token_headers(client, world.bob)
+    apps = f"/openapi/v1/apps?workspace_id={world.shared.id}"
+    assert (await client.get(apps, headers=bob)).status_code == 200  # the snapshot is now cached
+    async with host.session() as session:
+        await services.set_member_role(session, world.shared.id, world.bob.account.id, "admin")
+    roles = (await client.get("/openapi/v1/workspaces", headers=bob)).json()["workspaces"]
+    assert {w["id"]: w["role"] for w in roles}[str(world.shared.id)] == "admin"
+    async with host.session() as session:
+        await services.remove_member(session, world.shared.id, world.bob.account.id)
+    assert_error(await client.get(apps, headers=bob), 404, "not_found", "workspace not found")
+    workspaces = (await client.get("/openapi/v1/workspaces", headers=bob)).json()["workspaces"]
+    assert str(world.shared.id) not in {w["id"] for w in workspaces}
+
+
 async def test_membership_removed_takes_effect_with_a_new_token(client, host, world):
     """A member removed from a workspace loses it on the next token resolution."""
     from sqlalchemy import delete

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.auth.membership_generation import CHANGES, MEMBERSHIPS, memberships_changed
+from core.domain.changes import CHANGES, MEMBERSHIPS, memberships_changed
 from core.keys import Sealer
 from core.settings import Settings
 from core.state.contract import StateStore

@@ -26,9 +26,9 @@ import structlog
 from sqlalchemy import select
 
 from core.audit import AuditEvent
-from core.auth.membership_generation import GENERATION_KEY, generation_of
 from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
+from core.domain.changes import GENERATION_KEY, generation_of
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError
 from core.http.ratelimit import RateLimit
@@ -90,7 +90,7 @@ async def forget_token(state: StateStore, token_hash: str | None) -> None:
 class _CacheEntry(msgspec.Struct):
     record: TokenRecord
     memberships: dict[str, str]
-    # The membership generation the snapshot was taken under (core.auth.membership_generation).
+    # The membership generation the snapshot was taken under (core.domain.changes).
     generation: str = "0"
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.auth.membership_generation import MEMBERSHIPS, note_change
 from core.auth.passwords import hash_password
+from core.domain.changes import MEMBERSHIPS, note_change
 from core.domain.models import (
     Account,
     AccountStatus,

@@ -182,6 +182,10 @@ def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
+        if item.get("key") == "data" and message == "'data'":
+            # Litestar's words for a request that has no body at all.
+            details.append(ErrorDetail(loc=["body"], type="missing", msg="a JSON request body is required"))
+            continue
         loc = _location(item.get("key"), message)
         details.append(ErrorDetail(loc=loc, type=_classify(message), msg=message))
     if not details:

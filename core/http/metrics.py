@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, MediaType, Response, get
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
+
+from core.http.responses import error_responses
 
 _counters: dict[str, Counter] = {}
 
@@ -27,7 +29,11 @@ class MetricsController(Controller):
     path = "/metrics"
     tags = ["health"]
 
-    @get(summary="Prometheus metrics: requests and latency per route, and the plugins' counters")
+    @get(
+        summary="Prometheus metrics: requests and latency per route, and the plugins' counters",
+        media_type=MediaType.TEXT,
+        responses=error_responses(),
+    )
     async def metrics(self) -> Response[bytes]:
         return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

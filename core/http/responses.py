@@ -35,14 +35,17 @@ DESCRIPTIONS = {
 }
 # What any route may answer whatever it does.
 ALWAYS = (400, 413, 503)
+# What a route behind ``bearer_guard`` may answer before its handler runs.
+BEARER_GUARDED = (401, 403, 429)
 
 
 def error_responses(*statuses: int, oauth: Iterable[int] = ()) -> dict[int, ResponseSpec]:
     """ErrorBody for ``statuses`` (and the ones every route has); ``{"error": ...}`` for ``oauth``."""
     rfc = set(oauth)
+    plain = {*statuses, *ALWAYS}
     documented: dict[int, ResponseSpec] = {}
-    for status in sorted({*statuses, *ALWAYS, *rfc}):
-        if status in rfc and status not in statuses:
+    for status in sorted(plain | rfc):
+        if status in rfc and status not in plain:
             description = DESCRIPTIONS.get(status, "OAuth error")
             documented[status] = ResponseSpec(OAuthErrorBody, description=description)
         elif status in rfc:

@@ -17,7 +17,7 @@ from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
 from core.http.errors import ApiError, ErrorDetail
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
-from core.http.responses import error_responses
+from core.http.responses import BEARER_GUARDED, error_responses
 from plugins.openapi_apps import repository
 from plugins.openapi_apps.present import app_description, app_list_row
 from plugins.openapi_apps.query import (
@@ -39,8 +39,7 @@ from plugins.openapi_apps.schemas import AppDescription, AppListRow
 from plugins.openapi_apps.settings import NAME
 
 SCOPE_APPS_READ = "apps:read"
-# What every bearer-guarded route may answer before its handler runs.
-GUARDED = (401, 403, 429)
+GUARDED = BEARER_GUARDED
 DESCRIBE_ERRORS = error_responses(*GUARDED, 404, 409, 422)
 AppRef = Annotated[
     str, Parameter(max_length=255, description="an app id, or an app's exact name (with workspace_id)")

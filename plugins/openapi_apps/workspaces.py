@@ -10,6 +10,7 @@ from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
 from core.http.errors import ApiError
+from core.http.responses import BEARER_GUARDED, error_responses
 from plugins.openapi_apps import repository
 from plugins.openapi_apps.present import workspace_detail, workspace_row
 from plugins.openapi_apps.query import parse_uuid
@@ -31,14 +32,18 @@ class WorkspacesController(Controller):
     tags = ["workspaces"]
     guards = [bearer_guard([ACCOUNT])]
 
-    @get("", summary="The caller's workspaces, oldest first")
+    @get("", summary="The caller's workspaces, oldest first", responses=error_responses(*BEARER_GUARDED))
     async def list_workspaces(self, request: Request) -> WorkspaceList:
         ctx: HostContext = request.app.state.host
         async with ctx.reads.connect() as conn:
             records = await repository.workspaces_of(conn, _account_id(current_subject(request)))
         return WorkspaceList(workspaces=[workspace_row(record) for record in records])
 
-    @get("/{workspace_id:str}", summary="One workspace the caller belongs to")
+    @get(
+        "/{workspace_id:str}",
+        summary="One workspace the caller belongs to",
+        responses=error_responses(*BEARER_GUARDED, 404),
+    )
     async def get_workspace(self, request: Request, workspace_id: str) -> WorkspaceDetail:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)

@@ -12,15 +12,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, get, post
+from litestar.params import Parameter
 
 from core.auth.guards import bearer_guard, current_subject
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO
 from core.context import HostContext
 from core.hookspecs import hookimpl
+from core.http.responses import BEARER_GUARDED, error_responses
 from core.jobs import host_of
 
 __version__ = "1.2.0"
@@ -41,26 +43,33 @@ async def hello_record(ctx: dict[str, Any], *, ticket: str, who: str) -> None:
     await host.state.set(f"hello:done:{ticket}", who.encode(), ttl=600)
 
 
-@get("/hello", summary="The configured greeting")
+@get("/hello", summary="The configured greeting", responses=error_responses())
 async def say_hello(request: Request) -> dict[str, str]:
     ctx: HostContext = request.app.state.host
     return {"greeting": ctx.plugin_settings(NAME).greeting}
 
 
-@get("/hello/me", summary="The bearer token's id", guards=[bearer_guard(accept={ACCOUNT, EXTERNAL_SSO})])
+@get(
+    "/hello/me",
+    summary="The bearer token's id",
+    guards=[bearer_guard(accept={ACCOUNT, EXTERNAL_SSO})],
+    responses=error_responses(*BEARER_GUARDED),  # every status it can answer, documented in /schema
+)
 async def hello_me(request: Request) -> dict[str, str]:
     return {"token_id": current_subject(request).token_id}
 
 
-@post("/hello/jobs", summary="Enqueue the example job", status_code=202)
-async def enqueue_hello(request: Request, who: str = "world") -> dict[str, str]:
+@post("/hello/jobs", summary="Enqueue the example job", status_code=202, responses=error_responses(422))
+async def enqueue_hello(
+    request: Request, who: Annotated[str, Parameter(max_length=100)] = "world"
+) -> dict[str, str]:
     ctx: HostContext = request.app.state.host
     ticket = uuid.uuid4().hex
     await ctx.jobs.enqueue("hello_record", ticket=ticket, who=who)
     return {"ticket": ticket}
 
 
-@get("/hello/jobs/{ticket:str}", summary="Whether the example job has run")
+@get("/hello/jobs/{ticket:str}", summary="Whether the example job has run", responses=error_responses())
 async def hello_job_status(request: Request, ticket: str) -> dict[str, Any]:
     ctx: HostContext = request.app.state.host
     value = await ctx.state.get(f"hello:done:{ticket}")

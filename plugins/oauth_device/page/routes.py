@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import jinja2
 import msgspec
 from litestar import MediaType, Request, get
-from litestar.params import Parameter
 from litestar.response import Response
 from sqlalchemy import select
 
@@ -120,6 +119,7 @@ def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str) -
     "/device",
     summary="The device-approval page (HTML) where a person approves a device code",
     responses=error_responses(),
+    media_type=MediaType.HTML,
 )
 async def device_page(request: Request) -> Response[str]:
     ctx: HostContext = request.app.state.host
@@ -148,7 +148,7 @@ async def device_page(request: Request) -> Response[str]:
     responses=error_responses(404),
     media_type=MediaType.TEXT,
 )
-async def device_static(name: Annotated[str, Parameter(max_length=64)]) -> Response[bytes]:
+async def device_static(name: str) -> Response[bytes]:
     asset = ASSETS.get(name)
     if asset is None:
         raise ApiError(404, "not found")

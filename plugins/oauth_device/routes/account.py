@@ -15,6 +15,7 @@ from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject
 from core.context import HostContext
 from core.http.errors import ApiError, ErrorDetail
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
+from core.http.responses import BEARER_GUARDED, error_responses
 from plugins.oauth_device.abuse import ACCOUNT_PER_ACCOUNT, ACCOUNT_PER_EMAIL
 from plugins.oauth_device.payloads import account_identity, iso_z
 from plugins.oauth_device.runtime import runtime_of
@@ -63,7 +64,7 @@ class AccountController(Controller):
     tags = ["account"]
     guards = [bearer_guard(accept=[ACCOUNT, EXTERNAL_SSO])]
 
-    @get("/", summary="Who this token belongs to")
+    @get("/", summary="Who this token belongs to", responses=error_responses(*BEARER_GUARDED))
     async def identity(self, request: Request) -> dict[str, Any]:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)
@@ -90,7 +91,12 @@ class AccountController(Controller):
             "default_workspace_id": default,
         }
 
-    @get("/sessions", summary="The caller's live device sessions, newest first")
+    @get(
+        "/sessions",
+        summary="The caller's live device sessions, newest first",
+        description="Strict query: a parameter other than page and limit is a 422.",
+        responses=error_responses(*BEARER_GUARDED, 422),
+    )
     async def sessions(
         self,
         request: Request,
@@ -127,7 +133,12 @@ class AccountController(Controller):
         ]
         return Page.of(data, page=page, limit=limit, total=total)
 
-    @delete("/sessions/self", summary="Revoke the presenting token (logout)", status_code=200)
+    @delete(
+        "/sessions/self",
+        summary="Revoke the presenting token (logout)",
+        status_code=200,
+        responses=error_responses(*BEARER_GUARDED),
+    )
     async def revoke_self(self, request: Request) -> dict[str, str]:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)
@@ -138,7 +149,12 @@ class AccountController(Controller):
             await _revoked(ctx, subject, str(token_id), "self")
         return {"status": "revoked"}
 
-    @delete("/sessions/{session_id:str}", summary="Revoke one of the caller's sessions", status_code=200)
+    @delete(
+        "/sessions/{session_id:str}",
+        summary="Revoke one of the caller's sessions",
+        status_code=200,
+        responses=error_responses(*BEARER_GUARDED, 404),
+    )
     async def revoke_one(self, request: Request, session_id: str) -> dict[str, str]:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)

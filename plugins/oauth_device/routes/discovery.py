@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.exceptions import ValidationException
 from litestar.response import Response
 
@@ -43,6 +43,7 @@ def _invalid_request(_: Request, __: ValidationException) -> Response[Any]:
     guards=[REVOKE_PER_IP.per_ip_guard()],
     exception_handlers={ValidationException: _invalid_request},
     responses=error_responses(429, oauth=(400,)),
+    media_type=MediaType.TEXT,
     **accepts_form(),
 )
 async def revoke_token(request: Request, data: RevokeRequest) -> Response[None]:

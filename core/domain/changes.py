@@ -1,4 +1,6 @@
-"""When memberships change, every cached token's membership snapshot is stale: this says so.
+"""Changes to the domain that caches depend on, announced after their transaction commits.
+
+When memberships change, every cached token's membership snapshot is stale: this says so.
 
 The auth cache keeps each account token's workspaces (id -> role) beside the token for up to 60 s. One
 counter in the state store, the membership generation, moves on every membership change; a cached

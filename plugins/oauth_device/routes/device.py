@@ -38,9 +38,9 @@ from plugins.oauth_device.bodies import (
     DeviceCodeRequest,
     Lookup,
     PollRequest,
-    UserCode,
     UserCodeRequest,
 )
+from plugins.oauth_device.codes import MAX_USER_CODE_INPUT
 from plugins.oauth_device.flow import DeviceFlow
 from plugins.oauth_device.runtime import runtime_of
 from plugins.oauth_device.urls import verification_base
@@ -123,7 +123,9 @@ class DeviceController(Controller):
         responses=error_responses(429),
     )
     async def lookup(
-        self, request: Request, user_code: Annotated[UserCode, Parameter(query="user_code")]
+        self,
+        request: Request,
+        user_code: Annotated[str, Parameter(query="user_code", max_length=MAX_USER_CODE_INPUT)],
     ) -> Lookup:
         ctx = _host(request)
         ip = _ip(request)

@@ -42,6 +42,32 @@ async def test_verification_uri_uses_console_web_url(make_settings):
         await ctx.engine.dispose()
 
 
+async def test_links_never_come_from_the_host_header(make_settings):
+    """A forged Host header changes neither the verification URI nor the RFC 8414 issuer: both come
+    from configuration (console_web_url / console_api_url), else the server's own bind address."""
+    import httpx
+
+    cases = [
+        ({"console_web_url": "https://console.example.com"}, "https://console.example.com"),
+        ({"console_web_url": "", "server.host": "0.0.0.0", "server.port": 5009}, "http://127.0.0.1:5009"),
+    ]
+    for overrides, expected in cases:
+        ctx = build_context(make_settings(**overrides))
+        app = create_app(ctx=ctx)
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://evil.example") as http:
+                forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+                started = (await http.post(CODE, json=BODY, headers=forged)).json()
+                metadata = (await http.get("/.well-known/oauth-authorization-server", headers=forged)).json()
+            assert started["verification_uri"] == f"{expected}/device"
+            assert metadata["issuer"] == expected
+            assert metadata["token_endpoint"] == f"{expected}/openapi/v1/oauth/device/token"
+        finally:
+            await ctx.state.close()
+            await ctx.engine.dispose()
+
+
 async def test_rate_limit_runs_before_body_validation(client):
     """The 61st request in an hour from one IP is 429 even with an invalid body."""
     for _ in range(60):

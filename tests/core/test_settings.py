@@ -70,7 +70,7 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
 def test_production_without_console_web_url_refuses_to_start(tmp_path):
     """Production needs its public address: links people open are built from it, never from a
     request's Host header. Without it, startup stops and says which variable to set."""
-    with pytest.raises(SettingsError, match="console_web_url is not set.*CONSOLE_WEB_URL"):
+    with pytest.raises(SettingsError, match=r"console_web_url is not set.*CONSOLE_WEB_URL"):
         _load(tmp_path, PRODUCTION_EXAMPLE, SECRET_KEY="s" * 40, CONSOLE_WEB_URL="")
 
 

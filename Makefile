@@ -29,13 +29,15 @@ demo: $(STAMP)
 	@$(BIN)/difyd database upgrade
 	@$(BIN)/difyd demo
 
-## make test: ruff, then the whole suite on SQLite+memory and on PostgreSQL+Redis.
+## make test: ruff, the type checker, then the whole suite on SQLite+memory and on PostgreSQL+Redis.
 test: $(STAMP) services
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/ruff format --check . || true
 
 services:

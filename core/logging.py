@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -43,7 +44,7 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: blank sensitive keys at any depth and token-shaped text anywhere."""
     return {k: REDACTED if k.lower() in SENSITIVE_KEYS else _scrub(v) for k, v in event_dict.items()}
 

@@ -269,9 +269,9 @@ def apply_environment(
         if name in environ:
             _set_path(tree, dotted, environ[name])
     for name, value in environ.items():
-        dotted = env_to_dotted(name)
-        if dotted is not None:
-            _set_path(tree, dotted, value)
+        setting = env_to_dotted(name)
+        if setting is not None:
+            _set_path(tree, setting, value)
     return tree
 
 

@@ -136,7 +136,9 @@ def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.
         return False
     cookie = _read_cookie(settings, connection, CSRF_COOKIE) or ""
     claims = _decode(settings, cookie)
-    return bool(claims) and hmac.compare_digest(str(claims.get("sub", "")).encode(), str(account_id).encode())
+    if not claims:
+        return False
+    return hmac.compare_digest(str(claims.get("sub", "")).encode(), str(account_id).encode())
 
 
 async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
@@ -174,7 +176,7 @@ async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
 async def console_session_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Cookie session for console routes; every write must carry a valid X-CSRF-Token."""
     user = await load_console_user(connection)
-    if connection.scope["method"] not in SAFE_METHODS and not csrf_valid(
+    if connection.scope.get("method") not in SAFE_METHODS and not csrf_valid(
         connection.app.state.host.settings, connection, user.account_id
     ):
         raise ApiError(401, "CSRF token is missing or invalid.")

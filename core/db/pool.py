@@ -19,7 +19,7 @@ from sqlalchemy.util import memoized_property
 from sqlalchemy.util.queue import AsyncAdaptedQueue
 
 
-class FairQueue(asyncio.Queue):  # type: ignore[type-arg]
+class FairQueue(asyncio.Queue):
     """An asyncio queue that gives each new item to the longest waiter, so nobody can overtake."""
 
     def put_nowait(self, item: Any) -> None:
@@ -48,9 +48,9 @@ class FairQueue(asyncio.Queue):  # type: ignore[type-arg]
             raise
 
 
-class FairAsyncAdaptedQueue(AsyncAdaptedQueue):  # type: ignore[type-arg]
+class FairAsyncAdaptedQueue(AsyncAdaptedQueue):
     @memoized_property
-    def _queue(self) -> asyncio.Queue:  # type: ignore[type-arg]
+    def _queue(self) -> asyncio.Queue:
         # Created on first use, like SQLAlchemy's, so it binds to the loop that runs the app.
         return FairQueue(maxsize=self.maxsize)
 
@@ -58,4 +58,4 @@ class FairAsyncAdaptedQueue(AsyncAdaptedQueue):  # type: ignore[type-arg]
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
     """``AsyncAdaptedQueuePool`` with first-come, first-served checkouts."""
 
-    _queue_class = FairAsyncAdaptedQueue  # type: ignore[assignment]
+    _queue_class = FairAsyncAdaptedQueue

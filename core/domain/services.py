@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.passwords import hash_password
+from core.db.affected import affected
 from core.domain.changes import MEMBERSHIPS, note_change
 from core.domain.models import (
     Account,
@@ -141,7 +142,7 @@ async def remove_member(session: AsyncSession, workspace_id: uuid.UUID, account_
     result = await session.execute(
         delete(Membership).where(Membership.tenant_id == workspace_id, Membership.account_id == account_id)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if affected(result) == 0:
         raise DomainError("the account is not a member of this workspace")
     note_change(session.info, MEMBERSHIPS)
 
@@ -155,7 +156,7 @@ async def set_member_role(
         .where(Membership.tenant_id == workspace_id, Membership.account_id == account_id)
         .values(role=role)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if affected(result) == 0:
         raise DomainError("the account is not a member of this workspace")
     note_change(session.info, MEMBERSHIPS)
 

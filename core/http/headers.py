@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from litestar import Litestar
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 OPENAPI_PREFIX = "/openapi/v1"
 FRAME_HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"))
@@ -49,7 +57,7 @@ class OpenApiHeadersMiddleware:
             return
         origin = _header(scope, b"origin") if on_api else None
         allowed = origin is not None and origin.decode("latin-1").rstrip("/") in self.allowed_origins
-        if on_api and scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
+        if on_api and scope.get("method") == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await self._preflight(scope, send, origin if allowed else None)
             return
 
@@ -87,8 +95,10 @@ class OpenApiHeadersMiddleware:
             if granted:
                 headers.append((b"access-control-allow-headers", ", ".join(granted).encode()))
         headers.append((b"content-length", b"0"))
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 204, "headers": headers}
+        await send(start)
+        end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(end)
 
 
 def install_openapi_headers(

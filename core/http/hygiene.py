@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import msgspec
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from core.http.errors import ApiError
 
@@ -38,7 +38,13 @@ class RequestHygieneMiddleware:
                     (b"content-length", str(len(body)).encode()),
                     *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
                 ]
-                await send({"type": "http.response.start", "status": error.status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": error.status,
+                    "headers": headers,
+                }
+                await send(start)
+                end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+                await send(end)
                 return
         await self.app(scope, receive, send)

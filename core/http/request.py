@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from litestar import Request
-from litestar.openapi.spec import Operation
+from litestar.openapi.spec import Operation, RequestBody
 from litestar.types import Empty
 
 from core.http.errors import ApiError
@@ -35,7 +35,7 @@ class FormOrJsonOperation(Operation):
 
     def __post_init__(self) -> None:
         body = self.request_body
-        if body is not None and isinstance(body.content, dict) and JSON in body.content:
+        if isinstance(body, RequestBody) and JSON in body.content:
             body.content.setdefault(FORM, body.content[JSON])
 
 
@@ -75,7 +75,7 @@ def _sequence_query_names(handler: Any) -> frozenset[str]:
     return names
 
 
-class DifydRequest(Request):  # type: ignore[type-arg]
+class DifydRequest(Request):
     __slots__ = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

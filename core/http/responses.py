@@ -50,7 +50,7 @@ def error_responses(*statuses: int, oauth: Iterable[int] = ()) -> dict[int, Resp
             documented[status] = ResponseSpec(OAuthErrorBody, description=description)
         elif status in rfc:
             documented[status] = ResponseSpec(
-                ErrorBody | OAuthErrorBody,  # type: ignore[arg-type]
+                ErrorBody | OAuthErrorBody,
                 description=DESCRIPTIONS.get(status, "error") + " RFC errors answer {\"error\": code}.",
             )
         else:

@@ -12,16 +12,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from uuid_utils import uuid7
 
+from core.db.affected import affected
 from plugins.oauth_device.models import OAuthAccessToken
 
-TABLE = OAuthAccessToken.__table__
+TABLE = cast(Table, OAuthAccessToken.__table__)
 ROTATION_KEY = ("subject_email", "subject_issuer", "client_id", "device_label")
 PURGE_BATCH = 500
 
@@ -299,7 +300,7 @@ class TokenRepository:
                         delivered_at=before.delivered_at,
                     )
                 )
-            return result.rowcount == 1
+            return affected(result) == 1
 
     async def deliver(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
         """Mark the token handed to its device; False when it is no longer its row's current, unrevoked,
@@ -352,7 +353,7 @@ class TokenRepository:
             result = await session.execute(
                 update(TABLE).where(*conditions).values(revoked_at=now, token_hash=None), params
             )
-        return old_hash if result.rowcount == 1 else None
+        return old_hash if affected(result) == 1 else None
 
     async def revoke_by_hash(self, token_hash: str, now: datetime.datetime) -> uuid.UUID | None:
         async with self.session_maker() as session, session.begin():
@@ -372,7 +373,7 @@ class TokenRepository:
                 .where(TABLE.c.id == token_id, TABLE.c.revoked_at.is_(None), TABLE.c.expires_at <= now)
                 .values(revoked_at=now, token_hash=None)
             )
-        return result.rowcount == 1
+        return affected(result) == 1
 
     async def owned(self, token_id: uuid.UUID, owner: Subject) -> bool:
         """Ownership check without liveness filters (a foreign id is reported as not found)."""
@@ -394,7 +395,7 @@ class TokenRepository:
                 _sessions_page_statement(owner.shape), {**params, "offset": offset, "limit": limit}
             )
             rows = result.all()
-        return rows, int(total or 0)
+        return list(rows), int(total or 0)
 
     async def record_last_used(self, uses: Iterable[tuple[uuid.UUID, datetime.datetime]]) -> int:
         """Batch-write ``last_used_at``; never moves it backwards."""

@@ -123,8 +123,8 @@ _MODE = bindparam("mode", type_=_apps.c.mode.type)
 _TAG = bindparam("tag", type_=_tags.c.name.type)
 _LIMIT = bindparam("limit", type_=Integer)
 _OFFSET = bindparam("offset", type_=Integer)
-_NORMAL = literal_column(f"'{AppStatus.NORMAL.value}'")
-_APP_TAG = literal_column("'app'")
+_NORMAL: ColumnElement[str] = literal_column(f"'{AppStatus.NORMAL.value}'")
+_APP_TAG: ColumnElement[str] = literal_column("'app'")
 
 
 class TagNameArray(FunctionElement[Any]):

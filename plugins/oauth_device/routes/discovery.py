@@ -46,7 +46,7 @@ def _invalid_request(_: Request, __: ValidationException) -> Response[Any]:
     media_type=MediaType.TEXT,
     **accepts_form(),
 )
-async def revoke_token(request: Request, data: RevokeRequest) -> Response[None]:
+async def revoke_token(request: Request, data: RevokeRequest) -> Response[bytes]:
     ctx: HostContext = request.app.state.host
     token = data.token
     if token_prefix(token) in VARIANTS:

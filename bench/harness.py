@@ -228,8 +228,16 @@ def _processes_cpu(marker: str) -> dict[int, float]:
     return found
 
 
+# BENCH_SERVER_SOURCE=<a checkout of another commit> runs the server (and its migrations) from that
+# tree, to measure a change against the code before it with the same harness on the same machine.
+SERVER_SOURCE = os.environ.get("BENCH_SERVER_SOURCE")
+
+
 def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(SOURCE_PATHS)}
+    paths = SOURCE_PATHS
+    if SERVER_SOURCE:
+        paths = (SERVER_SOURCE, str(Path(SERVER_SOURCE) / "examples" / "hello_plugin"))
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:

@@ -1,4 +1,5 @@
-"""Run every benchmark (``make bench``): core (#2), device flow (#3), openapi read surface (#4).
+"""Run every benchmark (``make bench``): core (#2), device flow (#3), openapi read surface (#4), login
+storm (#7).
 
 Each script gets its own database, Redis and server and prints its own table; this prints a summary.
 Knobs are environment variables (see bench/README.md); ``--only core,apps`` runs a subset.
@@ -15,7 +16,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"core": "core_bench.py", "device": "device_bench.py", "apps": "apps_bench.py"}
+SCRIPTS = {
+    "core": "core_bench.py",
+    "device": "device_bench.py",
+    "apps": "apps_bench.py",
+    "login_storm": "login_storm_bench.py",
+}
 TIMEOUT_S = 480  # per script; the defaults finish in well under that
 
 

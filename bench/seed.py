@@ -26,7 +26,7 @@ def _new_id() -> uuid.UUID:
     return _id_default(None)
 
 
-# The describe fixture of spec/openapi_apps.md §6.4: a chat app with one required text input.
+# The contract's describe example: a chat app with one required text input.
 GREETER_CONFIG: dict[str, Any] = {
     "opening_statement": "Hi, I am Greeter.",
     "suggested_questions": ["What is your name?"],

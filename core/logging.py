@@ -58,6 +58,11 @@ def _install_handler(level: int) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
+    # SQLAlchemy narrates its pools at INFO ("Pool disposed", "Pool recreating") under the pool class's
+    # own module: noise in every CLI command and unstructured lines in a JSON log. Warnings still show;
+    # database.echo sets the engine's own logger and is unaffected.
+    for pool_logger in ("sqlalchemy.pool", "core.db.pool"):
+        logging.getLogger(pool_logger).setLevel(max(level, logging.WARNING))
 
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:

@@ -111,8 +111,9 @@ class AppsController(Controller):
             records = await repository.page_of_listable(conn, query, offset) if offset < total else []
         return Page.of([app_list_row(r) for r in records], page=query.page, limit=query.limit, total=total)
 
+    # Two paths, one handler: /describe (difyctl 0.1.0-rc.1) and the bare id (newer upstream).
     @get(
-        "/{app_ref:str}/describe",
+        ["/{app_ref:str}/describe", "/{app_ref:str}"],
         summary="An app's info, run parameters and input schema",
         responses=DESCRIBE_ERRORS,
     )
@@ -123,28 +124,11 @@ class AppsController(Controller):
         fields: Fields = None,
         workspace_id: OptionalWorkspaceId = None,
     ) -> AppDescription:
-        return await _describe(request, app_ref, describe_query(request.query_params, fields, workspace_id))
-
-    @get(
-        "/{app_ref:str}",
-        summary="Same body as /describe (the newer upstream path)",
-        responses=DESCRIBE_ERRORS,
-    )
-    async def get_app(
-        self,
-        request: Request,
-        app_ref: AppRef,
-        fields: Fields = None,
-        workspace_id: OptionalWorkspaceId = None,
-    ) -> AppDescription:
-        return await _describe(request, app_ref, describe_query(request.query_params, fields, workspace_id))
-
-
-async def _describe(request: Request, app_ref: str, query: DescribeQuery) -> AppDescription:
-    ctx: HostContext = request.app.state.host
-    record = await _resolve(ctx, current_subject(request), app_ref, query)
-    limits = ctx.plugin_settings(NAME).system_parameters()
-    return app_description(record, query.fields, limits)
+        query = describe_query(request.query_params, fields, workspace_id)
+        ctx: HostContext = request.app.state.host
+        record = await _resolve(ctx, current_subject(request), app_ref, query)
+        limits = ctx.plugin_settings(NAME).system_parameters()
+        return app_description(record, query.fields, limits)
 
 
 async def _resolve(ctx: HostContext, subject: Subject, app_ref: str, query: DescribeQuery) -> AppRecord:

@@ -129,6 +129,12 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
         _upgrade(state)
     if state.config:
         os.environ["DIFYD_CONFIG"] = str(state.config)
+    # The app reads its settings again (the uvicorn factory): the address given here is its own
+    # address too (the embedded default builds its public links from it).
+    if host:
+        os.environ["DIFYD_SERVER__HOST"] = host
+    if port:
+        os.environ["DIFYD_SERVER__PORT"] = str(port)
     uvicorn.run(
         "core.app:create_app_from_env",
         factory=True,

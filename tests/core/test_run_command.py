@@ -1,0 +1,51 @@
+"""``difyd run --host/--port``: the address given on the command line is the server's own address, so the
+links the embedded default builds from it (the /device link) point where it really listens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.faults import free_port
+from tests.support.fixtures import SECRET
+from tests.support.probes import write_config
+
+DIFYD = str(Path(sys.executable).with_name("difyd"))
+
+
+@pytest.mark.slow
+def test_port_given_on_the_command_line_is_the_one_links_use(tmp_path: Path) -> None:
+    """`difyd run --port P` on the embedded default answers on P, and verification_uri names P."""
+    config = write_config(tmp_path / "difyd.toml", f"""
+        data_dir = "{tmp_path / 'data'}"
+        secret_key = "{SECRET}"
+        [log]
+        level = "WARNING"
+    """)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIFYD_")}
+    server = subprocess.Popen([DIFYD, "--config", str(config), "run", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/openapi/v1/oauth/device/code",
+                    json={"client_id": "difyctl", "device_label": "cli test"},
+                    timeout=2,
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert response.json()["verification_uri"] == f"http://127.0.0.1:{port}/device"
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.domain.changes import CHANGES, MEMBERSHIPS, memberships_changed
-from core.keys import Sealer
+from core.keys import Sealer, Signer
 from core.settings import Settings
 from core.state.contract import StateStore
 
@@ -31,6 +31,7 @@ class HostContext:
     reads: AsyncEngine = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
+    _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.session_maker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -42,8 +43,16 @@ class HostContext:
         """Encryption for values kept in a shared store, keyed for ``purpose`` from SECRET_KEY."""
         sealer = self._sealers.get(purpose)
         if sealer is None:
-            sealer = self._sealers[purpose] = Sealer(self.settings.secret_key, purpose)
+            sealer = self._sealers[purpose] = Sealer(self.settings.secret_keys, purpose)
         return sealer
+
+    def signer(self, purpose: str) -> Signer:
+        """Signatures with expiry for values handed out (URLs, OAuth state, cookies), keyed for
+        ``purpose`` from SECRET_KEY; retired keys (``previous_secret_keys``) still verify."""
+        signer = self._signers.get(purpose)
+        if signer is None:
+            signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
+        return signer
 
     def plugin_settings(self, name: str) -> Any:
         """The validated settings Struct of an enabled plugin."""

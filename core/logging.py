@@ -19,7 +19,7 @@ SENSITIVE_KEYS = frozenset(
     {
         "token", "access_token", "minted_token", "refresh_token", "password", "password_hash",
         "cookie", "cookies", "set-cookie", "authorization", "device_code", "user_code", "token_hash",
-        "secret_key", "csrf_token", "x-csrf-token",
+        "secret_key", "previous_secret_keys", "csrf_token", "x-csrf-token",
     }
 )
 # Anything that looks like one of our bearer tokens, wherever it hides in a message.

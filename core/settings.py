@@ -137,6 +137,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
     mode: Literal["embedded", "production"] = "embedded"
     data_dir: str = ".data"
     secret_key: str = ""
+    # Retired secret keys: what they signed or sealed still verifies and opens (core.keys); nothing
+    # new is signed with them. Drop one once nothing it signed can still be presented.
+    previous_secret_keys: list[str] = []
     console_web_url: str = ""
     console_api_url: str = ""
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
@@ -156,6 +159,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
     def data_path(self) -> Path:
         path = Path(self.data_dir)
         return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """The key that signs, then the retired ones that still verify."""
+        return [self.secret_key, *(key for key in self.previous_secret_keys if key)]
 
     @property
     def public_web_url(self) -> str:

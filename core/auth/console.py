@@ -101,10 +101,18 @@ def _read_cookie(settings: Settings, connection: ASGIConnection, base: str) -> s
 
 
 def _decode(settings: Settings, token: str) -> dict[str, Any] | None:
-    try:
-        return jwt.decode(token, settings.secret_key, algorithms=["HS256"], options={"require": ["exp"]})
-    except jwt.PyJWTError:
-        return None
+    """The claims of a cookie signed with SECRET_KEY, or with a retired key still in rotation.
+
+    These JWTs are signed with the raw secret, not a derived key: the same cookies must work in Dify.
+    """
+    for key in settings.secret_keys:
+        try:
+            return jwt.decode(token, key, algorithms=["HS256"], options={"require": ["exp"]})
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            return None
+    return None
 
 
 def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.UUID | None:

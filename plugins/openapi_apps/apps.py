@@ -6,7 +6,6 @@ validates the query (422), checks membership (404) and only then reads apps.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from litestar import Controller, Request, get
@@ -15,6 +14,8 @@ from litestar.params import Parameter
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
+from core.domain import reads
+from core.domain.reads import AppRecord
 from core.http.errors import ApiError, ErrorDetail
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
 from core.http.responses import BEARER_GUARDED, error_responses
@@ -34,7 +35,6 @@ from plugins.openapi_apps.query import (
     parse_uuid,
     validation_error,
 )
-from plugins.openapi_apps.repository import AppRecord
 from plugins.openapi_apps.schemas import AppDescription, AppListRow
 from plugins.openapi_apps.settings import NAME
 
@@ -69,10 +69,6 @@ def ambiguous_name(name: str, candidates: list[AppRecord]) -> ApiError:
         f"app name '{name}' is ambiguous \u2014 re-run with a UUID:\n{table}",
         details=[{"id": str(c.id), "mode": c.mode, "name": c.name} for c in candidates],
     )
-
-
-def _member_of(subject: Subject, workspace_id: uuid.UUID) -> bool:
-    return str(workspace_id) in subject.memberships
 
 
 class AppsController(Controller):
@@ -139,17 +135,20 @@ async def _resolve(ctx: HostContext, subject: Subject, app_ref: str, query: Desc
     async with ctx.reads.connect() as conn:
         if app_id is not None:
             # A workspace_id that differs from the app's is ignored, as the CLI-era server did.
-            record = await repository.live_app(conn, app_id, details=details, config=config)
+            found = await reads.app_of_subject(
+                conn, app_id, subject.memberships, details=details, config=config
+            )
             # Someone else's app looks exactly like no app: ids don't leak across workspaces.
-            if record is None or not _member_of(subject, record.tenant_id):
+            if found is None:
                 raise app_not_found()
+            record = found.app
         else:
             if query.workspace_id is None:
                 detail = ErrorDetail(loc=["workspace_id"], type="missing", msg="Field required")
                 raise validation_error([detail], "workspace_id is required for name-based lookup")
             # Checked before the lookup: a 409 would otherwise list names from a foreign workspace.
             require_membership(subject, str(query.workspace_id))
-            candidates = await repository.live_apps_named(
+            candidates = await reads.live_apps_named(
                 conn, query.workspace_id, app_ref, details=details, config=config
             )
             record = _single(app_ref, candidates)

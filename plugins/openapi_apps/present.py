@@ -6,9 +6,9 @@ import datetime
 from typing import Any
 
 from core.domain.models import AppMode
+from core.domain.reads import AppRecord, WorkspaceMembershipRecord
 from plugins.openapi_apps.input_schema import empty_schema, input_schema
 from plugins.openapi_apps.parameters import app_parameters, configured_form
-from plugins.openapi_apps.repository import AppRecord, WorkspaceMembershipRecord
 from plugins.openapi_apps.schemas import (
     AppDescription,
     AppInfo,

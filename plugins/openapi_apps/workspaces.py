@@ -9,9 +9,9 @@ from litestar import Controller, Request, get
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
+from core.domain import reads
 from core.http.errors import ApiError
 from core.http.responses import BEARER_GUARDED, error_responses
-from plugins.openapi_apps import repository
 from plugins.openapi_apps.present import workspace_detail, workspace_row
 from plugins.openapi_apps.query import parse_uuid
 from plugins.openapi_apps.schemas import WorkspaceDetail, WorkspaceList
@@ -36,7 +36,7 @@ class WorkspacesController(Controller):
     async def list_workspaces(self, request: Request) -> WorkspaceList:
         ctx: HostContext = request.app.state.host
         async with ctx.reads.connect() as conn:
-            records = await repository.workspaces_of(conn, _account_id(current_subject(request)))
+            records = await reads.workspaces_of(conn, _account_id(current_subject(request)))
         return WorkspaceList(workspaces=[workspace_row(record) for record in records])
 
     @get(
@@ -52,7 +52,7 @@ class WorkspacesController(Controller):
             raise _not_found()  # a malformed id is just an id nobody is a member of
         require_membership(subject, str(parsed))
         async with ctx.reads.connect() as conn:
-            record = await repository.workspace_of(conn, _account_id(subject), parsed)
+            record = await reads.workspace_of(conn, _account_id(subject), parsed)
         if record is None:  # left the workspace since the token's membership snapshot was taken
             raise _not_found()
         return workspace_detail(record)

@@ -58,5 +58,6 @@ async def test_workspaces_of_lists_oldest_first_with_roles(host):
     async with host.reads.connect() as conn:
         rows = await reads.workspaces_of(conn, alice.account.id)
         one = await reads.workspace_of(conn, alice.account.id, second.id)
-    assert [(r.id, r.role, r.current) for r in rows] == [(first.id, "owner", True), (second.id, "normal", False)]
+    expected = [(first.id, "owner", True), (second.id, "normal", False)]
+    assert [(r.id, r.role, r.current) for r in rows] == expected
     assert one is not None and one.name == "Second"

@@ -20,7 +20,7 @@ from core.context import HostContext
 from core.db.engine import create_db_config, create_engine
 from core.http.client_ip import client_ip, parse_proxies
 from core.http.errors import EXCEPTION_HANDLERS
-from core.http.headers import install_openapi_headers
+from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
@@ -32,9 +32,6 @@ from core.logging import configure_logging
 from core.plugins import LoadedPlugins, call_hooks, flatten, load_plugins, plugin_env_aliases
 from core.settings import Settings, load_settings
 from core.state.factory import create_state_store
-
-# Paths outside /openapi/v1 that must never be framed either (the /device page).
-FRAME_PROTECTED_PATHS = ("/device",)
 
 
 def build_plugins(settings: Settings, extra_modules: Mapping[str, object] | None = None) -> LoadedPlugins:
@@ -120,7 +117,8 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
     )
     # Innermost first: hygiene refusals still get the anti-framing and CORS headers around them.
     app.asgi_handler = RequestHygieneMiddleware(app.asgi_handler)
-    install_openapi_headers(app, settings.http.cors_allow_origins, FRAME_PROTECTED_PATHS)
+    policies = [*core_policies(), *flatten(ctx.plugins.hook.header_policies(ctx=ctx))]
+    install_header_policies(app, policies, settings.http.cors_allow_origins)
     app.state.host = ctx
     app.state.bearer = BearerPipeline(ctx)
 

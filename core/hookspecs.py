@@ -76,6 +76,11 @@ def device_approvals(ctx: HostContext) -> Any:
 
 
 @hookspec
+def header_policies(ctx: HostContext) -> Any:
+    """Return ``core.http.headers.HeaderPolicy`` objects: the response headers of the paths it owns."""
+
+
+@hookspec
 def audit_event(ctx: HostContext, event: Any) -> Any:
     """Receive a ``core.audit.AuditEvent`` (approve, deny, mint, revoke, expire, rejected ...)."""
 

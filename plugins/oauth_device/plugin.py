@@ -11,11 +11,12 @@ from typing import Any
 
 from core.context import HostContext
 from core.hookspecs import hookimpl
+from core.http.headers import HeaderPolicy
 from plugins.oauth_device import models  # noqa: F401 - registers the table on the shared metadata
 from plugins.oauth_device.approvals import DeviceApprovalService
 from plugins.oauth_device.authenticator import authenticator_for
 from plugins.oauth_device.jobs import JOBS, cron_schedules
-from plugins.oauth_device.page.routes import page_route_handlers
+from plugins.oauth_device.page import routes as page
 from plugins.oauth_device.routes.account import AccountController
 from plugins.oauth_device.routes.device import DeviceController
 from plugins.oauth_device.routes.discovery import authorization_server_metadata, revoke_token
@@ -43,8 +44,13 @@ def route_handlers(ctx: HostContext) -> list[Any]:
         AccountController,
         revoke_token,
         authorization_server_metadata,
-        *page_route_handlers(),
+        *page.page_route_handlers(),
     ]
+
+
+@hookimpl
+def header_policies(ctx: HostContext) -> list[HeaderPolicy]:
+    return page.header_policies()
 
 
 @hookimpl

@@ -111,3 +111,38 @@ async def test_cors_applies_only_under_openapi(make_settings):
     async with running(make_settings, **CORS) as run:
         response = await run.client.get("/healthz", headers={"Origin": ALLOWED})
         assert cors_headers(response) == {}
+
+
+async def test_hook_header_policies(make_settings):
+    """A plugin's policies apply to the paths it names (whole segments), errors included; the most
+    specific prefix wins a header both set; a header the handler set itself is kept."""
+    from core.hookspecs import hookimpl
+    from core.http.headers import HeaderPolicy
+    from tests.support.probes import probe_host
+
+    class Policies:
+        @hookimpl
+        def header_policies(self, ctx):
+            return [
+                HeaderPolicy("/openapi/v1/probe", {"Cache-Control": "no-store", "X-Probe": "outer"}),
+                HeaderPolicy("/openapi/v1/probe/any", {"X-Probe": "inner"}),
+                HeaderPolicy("/healthz", {"Content-Disposition": "inline", "Cache-Control": "max-age=5"}),
+            ]
+
+    from core.app import create_app
+    from tests.auth.bearer_probe import BearerProbe
+    from tests.support.fixtures import serve
+
+    plugins = {"bearer_probe": BearerProbe(), "policies": Policies()}
+    async with probe_host(make_settings, plugins) as ctx, serve(create_app(ctx=ctx)) as client:
+        inner = await client.get("/openapi/v1/probe/any")  # 401: errors get the policy too
+        assert inner.status_code == 401
+        assert inner.headers["x-probe"] == "inner" and inner.headers["cache-control"] == "no-store"
+        assert_unframeable(inner)  # the core's own /openapi/v1 policy still applies
+        outer = await client.get("/openapi/v1/probe/nothing-here")
+        assert outer.status_code == 404 and outer.headers["x-probe"] == "outer"
+        health = await client.get("/healthz")
+        assert health.headers["content-disposition"] == "inline"
+        assert "x-frame-options" not in health.headers  # no policy frames it: nobody asked
+        beside = await client.get("/healthzz")
+        assert "content-disposition" not in beside.headers  # /healthz is not a prefix of /healthzz

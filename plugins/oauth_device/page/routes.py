@@ -24,6 +24,7 @@ from core.auth.console_routes import merged_system_features
 from core.context import HostContext
 from core.domain.models import Workspace
 from core.http.errors import ApiError
+from core.http.headers import HeaderPolicy
 from core.http.responses import error_responses
 from plugins.oauth_device.codes import normalise_user_code
 
@@ -46,11 +47,22 @@ PAGE_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
     ),
+    "X-Frame-Options": "DENY",
     # The URL may still carry ?user_code= until the script scrubs it: never send it onwards.
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
+# The script and stylesheet: their URLs change with their content (?v=<hash>), so they keep forever.
+STATIC_HEADERS = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def header_policies() -> list[HeaderPolicy]:
+    """What the page and its files answer with, applied by the core to every response under them."""
+    return [HeaderPolicy("/device", PAGE_HEADERS), HeaderPolicy(STATIC_PATH, STATIC_HEADERS)]
 
 _SSO_ERROR = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -139,27 +151,31 @@ async def device_page(request: Request) -> Response[str]:
         static_path=STATIC_PATH,
         versions=ASSET_VERSIONS,
     )
-    return Response(html, media_type=MediaType.HTML, headers=PAGE_HEADERS)
+    return Response(html, media_type=MediaType.HTML)
 
 
-@get(
-    f"{STATIC_PATH}/{{name:str}}",
-    summary="The /device page's script and stylesheet",
-    responses=error_responses(404),
-    media_type=MediaType.TEXT,
-)
-async def device_static(name: str) -> Response[bytes]:
-    asset = ASSETS.get(name)
-    if asset is None:
-        raise ApiError(404, "not found")
-    headers = {
-        "Cache-Control": "public, max-age=31536000, immutable",  # the URL changes with the content
-        "ETag": f'"{asset.version}"',
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
+def _asset_route(name: str, summary: str) -> Any:
+    """One route per file, so /schema names each with its media type; any other name under
+    /device/static is the router's plain 404, which echoes nothing of the request."""
+    asset = ASSETS[name]
+
+    @get(
+        f"{STATIC_PATH}/{name}",
+        summary=summary,
+        responses=error_responses(),
+        media_type=asset.media_type,
+        name=f"device_static_{name.replace('.', '_')}",
+    )
+    async def serve_asset() -> Response[bytes]:
+        return Response(asset.body, media_type=asset.media_type, headers={"ETag": f'"{asset.version}"'})
+
+    return serve_asset
 
 
 def page_route_handlers() -> list[Any]:
     """Handlers the plugin mounts for the page: the page itself and its script and stylesheet."""
-    return [device_page, device_static]
+    return [
+        device_page,
+        _asset_route("device.js", "The /device page's script"),
+        _asset_route("device.css", "The /device page's stylesheet"),
+    ]

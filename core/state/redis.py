@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
@@ -78,8 +76,20 @@ return {1, count + 1, 0}
 """
 
 
+T = TypeVar("T")
+
+
 def _ms(seconds: float) -> int:
     return max(int(seconds * 1000), 1)
+
+
+async def _read_twice(read: Callable[[], Awaitable[T]]) -> T:
+    """A read sent once more on a fresh connection when its connection turns out closed by the server
+    (reading twice changes nothing); a timeout is not retried, it would only double the wait."""
+    try:
+        return await read()
+    except RedisConnectionError:
+        return await read()
 
 
 def _verdict(allowed: Any, count: Any, wait_ms: Any) -> WindowVerdict:
@@ -102,17 +112,16 @@ class RedisStateStore:
     ) -> RedisStateStore:
         """Every wait is bounded: a refused Redis fails at once, a frozen one after ``socket_timeout``.
 
-        A command that meets a connection the server has closed (a restart, CLIENT KILL, a failover)
-        is sent once more on a fresh connection: it never reached a live server. A timeout is never
-        retried, since the command may have run.
+        A pooled connection the server closed (a restart, CLIENT KILL, a failover) is noticed when it
+        is checked out and replaced before use (redis-py reads its pending end-of-file). Only reads
+        are sent once more if one still slips through: a write whose connection died mid-command may
+        have run, and running a compare-and-set or a consume twice would answer the wrong thing.
         """
         client = Redis.from_url(
             url,
             decode_responses=False,
             socket_connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), retries=1),
-            retry_on_error=[RedisConnectionError],
             # No CLIENT SETINFO on each new connection: two round trips saved, and none to time out.
             lib_name=None,
             lib_version=None,
@@ -123,12 +132,12 @@ class RedisStateStore:
         return self._prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        return await self._redis.get(self._k(key))
+        return await _read_twice(lambda: self._redis.get(self._k(key)))
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return await self._redis.mget([self._k(key) for key in keys])
+        return await _read_twice(lambda: self._redis.mget([self._k(key) for key in keys]))
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         await self._redis.set(self._k(key), value, px=None if ttl is None else _ms(ttl))
@@ -168,7 +177,7 @@ class RedisStateStore:
         return int(await self._redis.delete(*[self._k(key) for key in keys]))
 
     async def ttl(self, key: str) -> float | None:
-        left = await self._redis.pttl(self._k(key))
+        left = await _read_twice(lambda: self._redis.pttl(self._k(key)))
         return None if left < 0 else left / 1000
 
     async def incr(self, key: str, ttl: float | None = None) -> int:

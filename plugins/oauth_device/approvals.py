@@ -201,11 +201,12 @@ class DeviceApprovalService:
     async def _publish(self, current: Loaded, minted: Minted, token: str, subject: MintSubject) -> None:
         """pending -> approved with the sealed payload; undo the mint when someone else's transition won.
 
-        A write whose answer was lost (a timeout, a dropped connection) is written once more with the
-        same bytes: a compare-and-set from the same expected value is idempotent, so the second answer
-        settles it. Still unknown -> 503 ``approval_outcome_unknown`` and no compensation: if the write
-        did land the poll delivers the token, and if it did not the token is never delivered and the
-        sweeper revokes it.
+        A compare-and-set from the same expected value cannot land twice, so every doubt is settled by
+        writing the same bytes again and reading the state back: ours (the first write landed and its
+        answer was lost) -> approved; someone else's -> undo and ``state_lost``; unreachable -> 503
+        ``approval_outcome_unknown`` without compensation (if the write did land, the poll delivers the
+        token; if not, nobody ever receives it and the sweeper revokes it). A token a poll already
+        received is never undone: that approval went through.
         """
         marker = f"transition:{uuid.uuid4().hex}:{minted.token_id}"
         try:
@@ -222,39 +223,54 @@ class DeviceApprovalService:
         )
         new_raw = encode_state(approved)
         try:
-            published = await store.write_over(current, new_raw, APPROVED_MIN_TTL)
+            first_try = await store.write_over(current, new_raw, APPROVED_MIN_TTL)
         except Exception as exc:
             log.warning("approval_publish_unconfirmed", error_type=type(exc).__name__)
-            published = await self._settle(current, new_raw)
-        if not published:
-            await self._undo(minted)
+            first_try = None
+        published = first_try or await self._settle(current, new_raw, minted, write_again=first_try is None)
+        if published:
+            return
+        if await self._undo(minted) or not await self.runtime.tokens.delivered(minted):
             raise state_lost()
+        # Not undone because a poll already received the token: the approval did go through.
 
-    async def _settle(self, current: Loaded, new_raw: bytes) -> bool:
-        """After a write whose answer was lost: write again, and if that is refused, check whether the
-        state already holds our bytes (the first write landed)."""
+    async def _settle(self, current: Loaded, new_raw: bytes, minted: Minted, *, write_again: bool) -> bool:
+        """Whether the state holds our approval: write the same bytes again when the first answer was
+        lost, then read the state back. Unreachable -> 503 ``approval_outcome_unknown`` (audited)."""
         try:
-            if await self.runtime.store.write_over(current, new_raw, APPROVED_MIN_TTL):
+            if write_again and await self.runtime.store.write_over(current, new_raw, APPROVED_MIN_TTL):
                 return True
             reread = await self.runtime.store.load(current.code_hash)
         except Exception as exc:
             log.error("approval_outcome_unknown", error_type=type(exc).__name__)
+            await self.runtime.ctx.audit(
+                AuditEvent(
+                    "oauth.device_flow_approval_unknown",
+                    {
+                        "token_id": str(minted.token_id),
+                        "client_id": current.state.client_id,
+                        "device_label": current.state.device_label,
+                    },
+                )
+            )
             raise DeviceApprovalError("approval_outcome_unknown", 503) from exc
         return reread is not None and reread.raw == new_raw
 
-    async def _undo(self, minted: Minted) -> None:
+    async def _undo(self, minted: Minted) -> bool:
+        """Compensation: drop the minted row or restore its predecessor; True when it was undone."""
         try:
             undone = await self.runtime.tokens.undo_mint(minted)
         except Exception as exc:
             log.error(
                 "approval_compensation_failed", token_id=str(minted.token_id), error_type=type(exc).__name__
             )
-            return
+            return False
         await forget_token(self.state, minted.token_hash)
         if undone:
             await self.runtime.ctx.audit(
                 AuditEvent("oauth.token_mint_rolled_back", {"token_id": str(minted.token_id)})
             )
+        return undone
 
     async def _audit_approved(self, current: Loaded, minted: Minted, subject: MintSubject) -> None:
         common = {

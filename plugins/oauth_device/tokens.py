@@ -282,7 +282,12 @@ class TokenRepository:
         A no-op (False) when a later rotation already replaced this token.
         """
         async with self.session_maker() as session, session.begin():
-            mine = and_(TABLE.c.id == minted.token_id, TABLE.c.token_hash == minted.token_hash)
+            # Never a token a poll already received: that approval went through after all.
+            mine = and_(
+                TABLE.c.id == minted.token_id,
+                TABLE.c.token_hash == minted.token_hash,
+                TABLE.c.delivered_at.is_(None),
+            )
             if minted.predecessor is None:
                 result = await session.execute(delete(TABLE).where(mine))
             else:
@@ -301,6 +306,18 @@ class TokenRepository:
                     )
                 )
             return affected(result) == 1
+
+    async def delivered(self, minted: Minted) -> bool:
+        """Whether a poll has received this very token (its row still holds its hash)."""
+        async with self.reads.connect() as conn:
+            row = await conn.execute(
+                select(TABLE.c.id).where(
+                    TABLE.c.id == minted.token_id,
+                    TABLE.c.token_hash == minted.token_hash,
+                    TABLE.c.delivered_at.is_not(None),
+                )
+            )
+            return row.first() is not None
 
     async def deliver(self, token_id: uuid.UUID, token_hash: str, now: datetime.datetime) -> bool:
         """Mark the token handed to its device; False when it is no longer its row's current, unrevoked,
@@ -322,16 +339,19 @@ class TokenRepository:
         undelivered = and_(
             TABLE.c.delivered_at.is_(None), TABLE.c.revoked_at.is_(None), TABLE.c.created_at < cutoff
         )
+        # One statement per batch: the rows it picks are the rows it revokes and reports, even when a
+        # poll delivers one of them meanwhile (the UPDATE's own condition decides).
+        statement = (
+            update(TABLE)
+            .where(TABLE.c.id.in_(select(TABLE.c.id).where(undelivered).limit(batch).scalar_subquery()))
+            .where(undelivered)
+            .values(revoked_at=now, token_hash=None)
+            .returning(TABLE.c.id)
+        )
         revoked: list[uuid.UUID] = []
         while True:
             async with self.session_maker() as session, session.begin():
-                ids = (await session.scalars(select(TABLE.c.id).where(undelivered).limit(batch))).all()
-                if ids:
-                    await session.execute(
-                        update(TABLE)
-                        .where(TABLE.c.id.in_(ids), undelivered)
-                        .values(revoked_at=now, token_hash=None)
-                    )
+                ids = list((await session.scalars(statement)).all())
             revoked += ids
             if len(ids) < batch:
                 return revoked

@@ -25,9 +25,13 @@ class InterleavedState:
         fail_cas: str | None = None,
         fail_reads: bool = False,
         failures: int = 1_000,
+        after_cas=None,
+        deny_success: bool = False,
     ) -> None:
         self.inner = inner
         self.before_cas = before_cas
+        self.after_cas = after_cas  # runs once, right after the first write landed
+        self.deny_success = deny_success  # the first write lands but answers False (a resent command)
         self.fail_cas = fail_cas  # "before" (nothing written) or "after" (written, answer lost)
         self.fail_reads = fail_reads
         self.failures = failures  # how many compare-and-sets fail before the connection heals
@@ -51,8 +55,14 @@ class InterleavedState:
         if failing == "before":
             raise ConnectionError("connection dropped")
         result = await self.inner.compare_and_set(key, expected, value, **kw)
+        if self.after_cas is not None:
+            after, self.after_cas = self.after_cas, None
+            await after(key)
         if failing == "after":
             raise ConnectionError("connection dropped after the write")
+        if result and self.deny_success:
+            self.deny_success = False
+            return False
         return result
 
 
@@ -289,9 +299,39 @@ async def test_lost_answer_while_someone_else_wins_compensates(client, host, run
     assert await live_rows(host) == []
 
 
+async def test_write_refused_although_it_landed_is_confirmed(client, host, runtime):
+    """A compare-and-set that landed but answers False (a command sent twice: the second copy finds
+    the state already moved) is recognised by reading our own bytes back: approved, not undone."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    healthy = runtime.store
+    runtime.store = interleaved(runtime, host, deny_success=True)
+    assert (await decide(client, csrf, started["user_code"])).json() == {"status": "approved"}
+    runtime.store = healthy
+    assert "token" in (await poll(client, started["device_code"])).json()
+
+
+async def test_a_token_already_delivered_is_never_undone(client, host, runtime):
+    """The publish lands, its answer is lost, and before the approver settles it a poll consumes the
+    state and receives the token. The state is gone, but the approval went through: the approver is
+    told so and the token keeps working (undoing it would break the device that has it)."""
+    alice = await _member(host)
+    started, csrf = await pending_code(client, alice)
+    received = {}
+
+    async def poll_meanwhile(_key):
+        received["poll"] = (await poll(client, started["device_code"])).json()
+
+    runtime.store = interleaved(runtime, host, fail_cas="after", failures=1, after_cas=poll_meanwhile)
+    assert (await decide(client, csrf, started["user_code"])).json() == {"status": "approved"}
+    token = received["poll"]["token"]
+    assert (await client.get("/openapi/v1/account", headers=bearer(token))).status_code == 200
+
+
 async def test_unconfirmable_outcome_is_503(client, host, runtime):
     """The publish's answer is lost and the store stays unreachable: 503 approval_outcome_unknown.
     No compensation: the approval may well have landed, and here it did, so the poll delivers."""
+    recorder = record_audit(host)
     alice = await _member(host)
     started, csrf = await pending_code(client, alice)
     healthy = runtime.store
@@ -299,6 +339,9 @@ async def test_unconfirmable_outcome_is_503(client, host, runtime):
     response = await decide(client, csrf, started["user_code"])
     assert response.status_code == 503
     assert response.json() == {"error": "approval_outcome_unknown"}
+    # Audited with the token's id: a token that later turns out live has its trail.
+    (unknown,) = recorder.named("oauth.device_flow_approval_unknown")
+    assert unknown["client_id"] == "difyctl" and unknown["token_id"]
     runtime.store = healthy
     assert len(await live_rows(host)) == 1
     assert "token" in (await poll(client, started["device_code"])).json()

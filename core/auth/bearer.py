@@ -31,6 +31,7 @@ from core.context import HostContext
 from core.domain.changes import GENERATION_KEY, generation_of
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError
+from core.http.metrics import TOKENS_REJECTED
 from core.http.ratelimit import RateLimit
 from core.state.contract import StateStore
 
@@ -358,10 +359,18 @@ class BearerPipeline:
         )
 
     async def rejected(self, rejection: TokenRejected, path: str, ip: str) -> None:
-        """Audit a presented token that did not authenticate (never the token or its hash)."""
-        await self.ctx.audit(
-            AuditEvent("auth.token_rejected", {"reason": rejection.reason, "path": path, "ip": ip})
-        )
+        """Count a presented token that did not authenticate, and audit the first of each reason from
+        each address per minute (a flood of junk tokens must not become a flood of audit lines).
+        Never the token or its hash."""
+        TOKENS_REJECTED.labels(reason=rejection.reason).inc()
+        try:
+            first = await self.state.incr(f"audit:token_rejected|{rejection.reason}|{ip}", ttl=60) == 1
+        except Exception:
+            first = True  # the store is failing: better one line too many than a hidden rejection
+        if first:
+            await self.ctx.audit(
+                AuditEvent("auth.token_rejected", {"reason": rejection.reason, "path": path, "ip": ip})
+            )
 
     async def wrong_surface(self, subject: Subject, path: str) -> ApiError:
         await self.ctx.audit(

@@ -40,3 +40,8 @@ class MetricsController(Controller):
 
 RATE_LIMIT_REJECTIONS = counter("rate_limit_rejections", "Requests refused by a rate limit", ("bucket",))
 LOGINS = counter("console_logins", "Console sign-in attempts", ("outcome",))
+TOKENS_REJECTED = counter(
+    "tokens_rejected",
+    "Bearer tokens that did not authenticate (audited once per reason, IP and minute)",
+    ("reason",),
+)

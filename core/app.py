@@ -42,13 +42,19 @@ def build_plugins(settings: Settings, extra_modules: Mapping[str, object] | None
     return plugins
 
 
-def build_context(settings: Settings, plugins: LoadedPlugins | None = None) -> HostContext:
-    """Everything a hook, a job or a CLI command needs; shared by the API and the worker."""
+def build_context(
+    settings: Settings, plugins: LoadedPlugins | None = None, *, background: bool = False
+) -> HostContext:
+    """Everything a hook, a job or a CLI command needs; shared by the API and the worker.
+
+    ``background``: for workers and the command line, whose database waits are not bounded for a
+    fast 503 (``database.background_timeout``).
+    """
     plugins = plugins or build_plugins(settings)
     ctx = HostContext(
         settings=settings,
         plugins=plugins,
-        engine=create_engine(settings),
+        engine=create_engine(settings, background=background),
         state=create_state_store(settings),
         jobs=None,  # type: ignore[arg-type]  # set below: job hooks receive the context
     )

@@ -107,7 +107,7 @@ def host_context(state: CliState) -> HostContext:
 
     configure_logging(state.settings.log.level, state.settings.log.json)
     try:
-        return build_context(state.settings, state.plugins)
+        return build_context(state.settings, state.plugins, background=True)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.domain.changes import CHANGES, MEMBERSHIPS, memberships_changed
 from core.keys import Sealer, Signer
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from core.audit import AuditEvent
     from core.jobs.queue import JobQueue
     from core.plugins import LoadedPlugins
+
+log = structlog.get_logger("difyd.domain")
 
 
 @dataclass
@@ -32,9 +38,16 @@ class HostContext:
     extras: dict[str, Any] = field(default_factory=dict)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
+    _announcements: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
-        self.session_maker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Every session of this host announces what its commits changed (core.domain.changes),
+        # whoever opened it: a job, a command, a request, a plugin.
+        session_class = type("HostSession", (Session,), {})
+        event.listen(session_class, "after_commit", self._after_commit)
+        self.session_maker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=session_class
+        )
         # The same pool without BEGIN/ROLLBACK, for hot single-statement reads: at READ COMMITTED a
         # lone statement sees its own snapshot either way, so the transaction only costs round trips.
         self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -60,17 +73,34 @@ class HostContext:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session outside a request (jobs, CLI, startup); commits on success.
+        """A session outside a request (jobs, CLI, startup); commits on success, and returns once what
+        the commit changed has been announced (so a command line exits with its change known)."""
+        async with self.session_maker() as session, session.begin():
+            yield session
+        await self.announced()
 
-        What the transaction changed that caches depend on (memberships) is announced after the
-        commit, so no replica keeps serving the old answer from its cache.
-        """
-        async with self.session_maker() as session:
-            async with session.begin():
-                yield session
-            changes = session.info.pop(CHANGES, set())
-        if MEMBERSHIPS in changes:
+    def _after_commit(self, session: Session) -> None:
+        """What the transaction changed that caches depend on (memberships) is announced once it has
+        committed, so no replica keeps serving the old answer from its cache."""
+        if MEMBERSHIPS in session.info.pop(CHANGES, set()):
+            task = asyncio.ensure_future(self._announce_memberships())
+            self._announcements.add(task)
+            task.add_done_callback(self._announcements.discard)
+
+    async def _announce_memberships(self) -> None:
+        try:
             await memberships_changed(self.state)
+        except Exception as exc:  # the change is committed; cached snapshots lapse on their own
+            log.warning(
+                "membership_change_not_announced",
+                error_type=type(exc).__name__,
+                stale_for_at_most_seconds=self.settings.bearer.positive_cache_seconds,
+            )
+
+    async def announced(self) -> None:
+        """Wait for the announcements of commits made so far."""
+        if self._announcements:
+            await asyncio.gather(*list(self._announcements))
 
     async def audit(self, event: AuditEvent) -> None:
         """Fan an audit event out to every plugin that listens (the core's log sink included)."""

@@ -62,13 +62,17 @@ class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):
     # Connections each process keeps open to PostgreSQL; a request waits for a free one rather than
     # opening and closing extra connections under load (that churn cost ~7% of CPU on the apps list).
     pool_size: int = 20
-    # Bounds on every wait for the database, so that an outage answers 503 fast instead of hanging
-    # (seconds): opening a connection; one statement (asyncpg then waits as long again for the
-    # cancellation; on SQLite: the wait for another writer's lock); a free pooled connection.
+    # Bounds on every wait for the database in the API, so that an outage answers 503 fast instead
+    # of hanging (seconds): opening a connection; one statement (asyncpg then waits as long again for
+    # the cancellation); a free pooled connection; on SQLite, another writer's lock.
     # Worst case before a 503: pool_timeout + 2 x command_timeout = 2 s.
     connect_timeout: Seconds = 1.0
     command_timeout: Seconds = 0.75
     pool_timeout: Seconds = 0.5
+    sqlite_busy_timeout: Seconds = 1.5
+    # Workers and the command line answer nobody waiting: their statements and lock waits may take
+    # this long (a purge batch, a large import).
+    background_timeout: Seconds = 30.0
     echo: bool = False
 
 
@@ -167,7 +171,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def public_web_url(self) -> str:
-        """Where people reach the web pages (the /device link difyctl prints), without a trailing slash.
+        """Where people reach the web pages (links the server hands out), without a trailing slash.
 
         Always from configuration, never from a request's Host header (which the client chooses):
         ``console_web_url``, else this server's own bind address (the embedded default; production
@@ -367,7 +371,7 @@ def check_production(settings: Settings) -> None:
     if settings.mode == "production" and not settings.console_web_url.strip():
         raise SettingsError(
             "console_web_url is not set: production mode needs the public address people open "
-            "(the /device link difyctl prints is built from it, never from a request's Host header); "
+            "(links the server hands out are built from it, never from a request's Host header); "
             "set CONSOLE_WEB_URL, e.g. https://dify.example.com"
         )
 

@@ -18,7 +18,7 @@ from core.auth.console import (
     has_session_cookie,
     session_cookies,
 )
-from core.auth.passwords import verify_password_off_loop
+from core.auth.passwords import HashingBusy, verify_password_off_loop
 from core.context import HostContext
 from core.domain import services
 from core.domain.models import AccountStatus, Membership, Workspace
@@ -117,7 +117,12 @@ class ConsoleController(Controller):
             account = await services.account_by_email(session, email)
         # The same answer, after the same work, for an unknown email and a wrong password.
         stored = account.password_hash if account else None
-        password_ok = await verify_password_off_loop(stored, data.password)
+        try:
+            password_ok = await verify_password_off_loop(stored, data.password)
+        except HashingBusy:
+            raise ApiError(
+                503, "too many sign-ins at once; try again shortly", headers={"Retry-After": "1"}
+            ) from None
         refusal = _refusal(account, password_ok)
         if refusal is not None:
             outcome, error = refusal

@@ -48,26 +48,31 @@ def _count_statement(*_: Any) -> None:
     SQL_STATEMENTS.inc()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, background: bool = False) -> AsyncEngine:
+    """The API's engine, every wait bounded for a fast 503; ``background`` (workers, the command
+    line) waits up to ``database.background_timeout`` instead, since nobody is waiting on an answer."""
     url = resolved_database_url(settings)
     database = settings.database
+    slow = database.background_timeout
     # Statement parameters (emails, names) never reach an error message or a log line.
     common: dict[str, Any] = {
         "echo": database.echo,
         "hide_parameters": True,
-        "pool_timeout": database.pool_timeout,
+        "pool_timeout": slow if background else database.pool_timeout,
     }
     if is_sqlite(url):
         engine = create_async_engine(url, **common)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(database.command_timeout * 1000)))
+        busy = slow if background else database.sqlite_busy_timeout
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(busy * 1000)))
     else:
+        command_timeout = slow if background else database.command_timeout
         engine = create_async_engine(
             url,
             **common,
             pool_size=database.pool_size,
             max_overflow=0,
             poolclass=FairAsyncQueuePool,
-            connect_args={"timeout": database.connect_timeout, "command_timeout": database.command_timeout},
+            connect_args={"timeout": database.connect_timeout, "command_timeout": command_timeout},
         )
         event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
     # Statements per request is a first-class figure (benchmarks read it from /metrics).

@@ -205,8 +205,8 @@ def _validation_handler(_: Request, exc: ValidationException) -> Response[Any]:
 
 
 def validation_as_bad_request(_: Request, exc: ValidationException) -> Response[Any]:
-    """For routes whose contract answers a missing or mistyped field with 400 ``bad_request`` (the
-    RFC 8628 endpoints): the same details, the older status."""
+    """For routes whose contract answers a missing or mistyped field with 400 ``bad_request`` rather
+    than 422 (a route opts in with ``exception_handlers``): the same details, the older status."""
     details = _validation_details(exc)
     named = ", ".join(".".join(str(part) for part in d.loc) for d in details if d.loc)
     message = f"invalid or missing field(s): {named}" if named else "invalid request body"

@@ -37,13 +37,14 @@ class RateLimit:
         self.admitted(verdict)
         return verdict
 
-    def operation(self, subject: str) -> HitWindow:
-        """This bucket's hit as a batch operation (``StateStore.batch``), judged by ``admitted``."""
-        return HitWindow(self.key(subject), max(self.limit, 1), self.window)
+    def operation(self, subject: str) -> HitWindow | None:
+        """This bucket's hit as a batch operation (``StateStore.batch``), judged by ``admitted``;
+        None when the bucket is disabled (nothing to send)."""
+        return HitWindow(self.key(subject), self.limit, self.window) if self.limit > 0 else None
 
-    def admitted(self, verdict: WindowVerdict) -> bool:
+    def admitted(self, verdict: WindowVerdict | None) -> bool:
         """Whether the hit passed (always, when the bucket is disabled); counts refusals in /metrics."""
-        if verdict.allowed or self.limit <= 0:
+        if verdict is None or verdict.allowed:
             return True
         RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
         return False

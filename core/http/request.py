@@ -92,7 +92,8 @@ class DifydRequest(Request):
                 if key in lists or key not in seen:
                     kept.append((key, value))
                     seen.add(key)
-            self._parsed_query = tuple(kept)
+            # The connection state too: every connection object on this scope reads the same query.
+            self._parsed_query = self._connection_state.parsed_query = tuple(kept)
 
     def _opted(self, flag: str) -> bool:
         handler = self.scope.get("route_handler")

@@ -103,7 +103,7 @@ class Loaded(msgspec.Struct):
 class PollStep(msgspec.Struct):
     """What one poll learns in one round trip: the IP's bucket, whether it is on time, the state."""
 
-    ip_verdict: WindowVerdict
+    ip_verdict: WindowVerdict | None  # None when the per-IP bucket is off
     on_time: bool
     loaded: Loaded | None
 
@@ -148,19 +148,22 @@ class DeviceCodeStore:
             device_key(loaded.code_hash), loaded.raw, new_raw, min_ttl=min_ttl
         )
 
-    async def poll_step(self, hashed: str, ip_bucket: HitWindow, interval: float) -> PollStep:
+    async def poll_step(self, hashed: str, ip_bucket: HitWindow | None, interval: float) -> PollStep:
         """The IP's poll bucket, the slow-down marker and the state: one round trip.
 
         Every poll rewrites the marker, which lives one interval: a previous marker still alive means
         the previous poll came less than an interval ago, and a client that keeps polling too fast
         keeps getting slow_down (spec §1.3). An unknown code's marker is gone an interval later.
         """
-        operations: list[Any] = [ip_bucket, Get(device_key(hashed))]
+        operations: list[Any] = [Get(device_key(hashed))]
         if interval > 0:
             operations.append(Exchange(last_poll_key(hashed), b"1", ttl=interval))
+        if ip_bucket is not None:
+            operations.append(ip_bucket)
         results = await self.state.batch(operations)
-        on_time = results[2] is None if interval > 0 else True
-        return PollStep(results[0], on_time, _loaded(hashed, results[1]))
+        on_time = results[1] is None if interval > 0 else True
+        verdict = results[-1] if ip_bucket is not None else None
+        return PollStep(verdict, on_time, _loaded(hashed, results[0]))
 
     async def consume(self, hashed: str, raw: bytes) -> bool:
         """Delete the terminal state if it is still the bytes this poller read: exactly one poller wins."""

@@ -300,3 +300,20 @@ async def test_hook_system_features(make_settings):
         assert features["webapp_auth"]["allow_sso"] is True and features["webapp_auth"]["enabled"] is False
         assert features["enable_oauth_bearer"] is True
         assert features["license"] == {"status": "none"}
+
+
+async def test_password_checks_queue_boundedly():
+    """Password checks run on one thread; past MAX_WAITING_VERIFICATIONS waiting at once, a check is
+    refused at once (HashingBusy, a 503 for the sign-in) rather than queued for seconds."""
+    import asyncio
+
+    from core.auth.passwords import MAX_WAITING_VERIFICATIONS, HashingBusy, verify_password_off_loop
+
+    stored = hash_password("secret")
+    results = await asyncio.gather(
+        *(verify_password_off_loop(stored, "secret") for _ in range(MAX_WAITING_VERIFICATIONS + 20)),
+        return_exceptions=True,
+    )
+    assert results.count(True) == MAX_WAITING_VERIFICATIONS
+    assert sum(isinstance(r, HashingBusy) for r in results) == 20
+    assert await verify_password_off_loop(stored, "secret") is True  # the queue drained

@@ -315,9 +315,12 @@ async def test_sqlite_locked_by_another_process_answers_503_fast(backend: str, c
     payload = await device_login(client, alice)
     path = host.engine.url.database
     holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
     auth = bearer(payload["token"])
+    assert (await client.get("/openapi/v1/workspaces", headers=auth)).status_code == 200  # cache warm
+    holder.execute("BEGIN IMMEDIATE")  # the write lock; readers still read (WAL)
     try:
+        reading = await asyncio.wait_for(client.get("/openapi/v1/account/sessions", headers=auth), 10)
+        assert reading.status_code == 200, reading.text
         started = time.monotonic()
         response = await asyncio.wait_for(
             client.delete("/openapi/v1/account/sessions/self", headers=auth), 10

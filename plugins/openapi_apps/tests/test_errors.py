@@ -217,7 +217,9 @@ async def test_isolation_same_route_works_for_the_owner(client, world):
 async def test_membership_removed_takes_effect_at_once_for_a_cached_token(client, host, world):
     """A member removed from a workspace stops seeing it on the very next request, although the
     token and its membership snapshot are in the auth cache: the change moves the membership
-    generation, which every replica reads with the cache entry. A role change does the same."""
+    generation, which every replica reads with the cache entry. A role change does the same. (The
+    suite runs with the 1 s per-process near cache off; with it on, another replica may answer from
+    it for up to that second, as documented.)"""
     from core.domain import services
 
     bob = await token_headers(client, world.bob)

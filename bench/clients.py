@@ -158,14 +158,15 @@ class RawConnection:
         self.writer: asyncio.StreamWriter | None = None
         self.last_used = 0.0
 
-    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+    async def post_json(self, path: str, body: bytes, forwarded_for: str = "") -> tuple[int, bytes]:
         if self.writer is None or time.perf_counter() - self.last_used > self.IDLE_REUSE_S:
             self.close()
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None and self.writer is not None
+        forwarded = f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{forwarded}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()
@@ -203,7 +204,9 @@ async def paced_poll_storm(
     base: str, device_codes: list[str], interval: float, duration: float
 ) -> LoadResult:
     """Every code polled by its own client on its own connection, like difyctl: first at a random moment
-    of the first interval, then ``interval`` seconds after each answer, until ``duration`` is over."""
+    of the first interval, then ``interval`` seconds after each answer, until ``duration`` is over.
+    Each client has its own address (forwarded through the trusted load balancer), as a thousand
+    people logging in from a thousand machines do."""
     from urllib.parse import urlsplit
 
     url = urlsplit(base)
@@ -216,11 +219,12 @@ async def paced_poll_storm(
     async def poller(device_code: str) -> None:
         connection = RawConnection(url.hostname or "127.0.0.1", url.port or 80)
         body = f'{{"device_code":"{device_code}","client_id":"difyctl"}}'.encode()
+        address = next_client_ip()
         try:
             await asyncio.sleep(random.uniform(0, interval))
             while True:
                 sent = time.perf_counter()
-                status, answer = await connection.post_json("/openapi/v1/oauth/device/token", body)
+                status, answer = await connection.post_json("/openapi/v1/oauth/device/token", body, address)
                 latencies.append((time.perf_counter() - sent) * 1000)
                 answers[_answer_bytes(status, answer)] += 1
                 if time.perf_counter() + interval >= deadline:

@@ -131,7 +131,7 @@ def main() -> int:
                 server,
                 "POST /oauth/device/token (unpaced)",
                 "/openapi/v1/oauth/device/token",
-                lua_script(extra=rotating_body_lua(bodies, "/openapi/v1/oauth/device/token")),
+                lua_script(extra=rotating_body_lua(bodies, "/openapi/v1/oauth/device/token", xff=True)),
             )
             log(f"unpaced answers: {unpaced.wrk.answers}")
         second = measure_ceiling(stack, server)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 from litestar.connection import ASGIConnection
 
@@ -14,7 +15,10 @@ def parse_proxies(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
 
 
+@lru_cache(maxsize=4096)
 def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    """Cached: the same few load-balancer addresses ask on every request, and parsing an address costs
+    more than the rest of the lookup (bounded, so client-chosen strings cannot grow it)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

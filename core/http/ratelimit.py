@@ -10,7 +10,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import RATE_LIMIT_REJECTIONS
-from core.state.contract import HitWindow, StateStore, WindowVerdict
+from core.state.contract import StateStore, WindowVerdict
 
 # Between the bucket name and the subject. Names may not contain it, so no two buckets can ever
 # produce the same key, whatever the subject holds (an IPv6 address is full of colons).
@@ -34,20 +34,9 @@ class RateLimit:
 
     async def hit(self, state: StateStore, subject: str) -> WindowVerdict:
         verdict = await state.hit_window(self.key(subject), self.limit, self.window)
-        self.admitted(verdict)
+        if not verdict.allowed:
+            RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
         return verdict
-
-    def operation(self, subject: str) -> HitWindow | None:
-        """This bucket's hit as a batch operation (``StateStore.batch``), judged by ``admitted``;
-        None when the bucket is disabled (nothing to send)."""
-        return HitWindow(self.key(subject), self.limit, self.window) if self.limit > 0 else None
-
-    def admitted(self, verdict: WindowVerdict | None) -> bool:
-        """Whether the hit passed (always, when the bucket is disabled); counts refusals in /metrics."""
-        if verdict is None or verdict.allowed:
-            return True
-        RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
-        return False
 
     async def enforce(self, state: StateStore, subject: str, error: ApiError | None = None) -> None:
         """Count a hit; raise 429 (or ``error``) with Retry-After when the bucket is full."""

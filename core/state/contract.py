@@ -46,6 +46,14 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
+class Incr:
+    """Batch operation: ``incr``; its result is the new count (a fixed-window counter with ``ttl``)."""
+
+    key: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HitWindow:
     """Batch operation: ``hit_window``; its result is a ``WindowVerdict``."""
 
@@ -54,7 +62,7 @@ class HitWindow:
     window: float
 
 
-Operation = Get | SetIfAbsent | Exchange | HitWindow
+Operation = Get | SetIfAbsent | Exchange | Incr | HitWindow
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.state.contract import Exchange, Get, HitWindow, Operation, SetIfAbsent, WindowVerdict
+from core.state.contract import Exchange, Get, HitWindow, Incr, Operation, SetIfAbsent, WindowVerdict
 
 # Expired entries are dropped when read; a sweep at most this often (seconds) catches the unread ones.
 SWEEP_INTERVAL = 60.0
@@ -141,6 +141,8 @@ class MemoryStateStore:
                     results.append(await self.set_if_absent(key, value, ttl))
                 case Exchange(key, value, ttl):
                     results.append(await self.exchange(key, value, ttl))
+                case Incr(key, ttl):
+                    results.append(await self.incr(key, ttl))
                 case HitWindow(key, limit, window):
                     results.append(await self.hit_window(key, limit, window))
         return results

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
-from core.state.contract import Exchange, Get, HitWindow, Operation, SetIfAbsent, WindowVerdict
+from core.state.contract import Exchange, Get, HitWindow, Incr, Operation, SetIfAbsent, WindowVerdict
 
 # KEYS[1]=key ARGV: expected, new value, mode ("keep"|"ttl"|"min"), milliseconds
 _COMPARE_AND_SET = """
@@ -203,6 +203,8 @@ class RedisStateStore:
                     pipe.set(self._k(key), value, nx=True, px=None if ttl is None else _ms(ttl))
                 case Exchange(key, value, ttl):
                     pipe.set(self._k(key), value, get=True, px=None if ttl is None else _ms(ttl))
+                case Incr(key, ttl):
+                    pipe.evalsha(self._incr.sha, 1, self._k(key), str(0 if ttl is None else _ms(ttl)))
                 case HitWindow(key, limit, window):
                     pipe.evalsha(self._window.sha, 1, self._k(key), *self._window_args(limit, window))
         replies = await pipe.execute(raise_on_error=False)
@@ -210,10 +212,14 @@ class RedisStateStore:
         for operation, reply in zip(operations, replies, strict=True):
             if isinstance(reply, NoScriptError) and isinstance(operation, HitWindow):
                 results.append(await self.hit_window(operation.key, operation.limit, operation.window))
+            elif isinstance(reply, NoScriptError) and isinstance(operation, Incr):
+                results.append(await self.incr(operation.key, operation.ttl))
             elif isinstance(reply, Exception):
                 raise reply
             elif isinstance(operation, SetIfAbsent):
                 results.append(bool(reply))
+            elif isinstance(operation, Incr):
+                results.append(int(reply))
             elif isinstance(operation, HitWindow):
                 results.append(_verdict(*reply))
             else:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.audit import AuditEvent
 from core.context import HostContext
 from core.http.errors import too_many_requests
+from core.http.metrics import RATE_LIMIT_REJECTIONS
 from core.http.ratelimit import RateLimit
+from core.state.contract import Incr
 
 HOUR = 3600
 
@@ -16,6 +20,26 @@ DENY_PER_ACCOUNT = RateLimit("device_deny:account", 10, HOUR)
 ACCOUNT_PER_ACCOUNT = RateLimit("account:account", 60, 60)
 ACCOUNT_PER_EMAIL = RateLimit("account:subject_email", 60, 60)
 REVOKE_PER_IP = RateLimit("oauth_revoke:ip", 60, 60)
+
+
+@dataclass(frozen=True, slots=True)
+class PollBucket:
+    """Token polls per minute from one address, over all its device codes: its own bucket
+    (``device_poll:ip``), shared by every replica. A fixed one-minute window counted in the same round
+    trip as the poll itself (a sliding window costs a script per poll, and this guard is generous:
+    its edges may admit up to twice the limit across a minute boundary). 0 turns it off."""
+
+    limit: int
+    name: str = "device_poll:ip"
+
+    def count(self, ip: str) -> Incr | None:
+        return Incr(f"rl:{self.name}|{ip}", ttl=60) if self.limit > 0 else None
+
+    def admitted(self, polls: int | None) -> bool:
+        if polls is None or polls <= self.limit:
+            return True
+        RATE_LIMIT_REJECTIONS.labels(bucket=self.name).inc()
+        return False
 
 # RFC 8628 §5.1: a low-entropy code needs a cap on guesses. 10 misses in 15 minutes lock the IP out
 # of lookup/approve/deny for 15 minutes.

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from core.auth.bearer import hash_token
 from core.keys import Sealer, SealError
-from core.state.contract import Exchange, Get, HitWindow, StateStore, WindowVerdict
+from core.state.contract import Get, Incr, StateStore
 from plugins.oauth_device.codes import new_user_code, normalise_user_code
 
 PENDING = "pending"
@@ -101,11 +102,16 @@ class Loaded(msgspec.Struct):
 
 
 class PollStep(msgspec.Struct):
-    """What one poll learns in one round trip: the IP's bucket, whether it is on time, the state."""
+    """What one poll learns: whether it is on time, its address's poll count this minute, and the
+    state (decoded only when asked)."""
 
-    ip_verdict: WindowVerdict | None  # None when the per-IP bucket is off
+    ip_polls: int | None  # None when the per-IP bucket is off
     on_time: bool
-    loaded: Loaded | None
+    code_hash: str
+    raw: bytes | None
+
+    def loaded(self) -> Loaded | None:
+        return _loaded(self.code_hash, self.raw)
 
 
 class DeviceCodeStore:
@@ -148,22 +154,24 @@ class DeviceCodeStore:
             device_key(loaded.code_hash), loaded.raw, new_raw, min_ttl=min_ttl
         )
 
-    async def poll_step(self, hashed: str, ip_bucket: HitWindow | None, interval: float) -> PollStep:
-        """The IP's poll bucket, the slow-down marker and the state: one round trip.
+    async def poll_step(
+        self, hashed: str, ip_counter: Callable[[], Incr | None], interval: float
+    ) -> PollStep:
+        """The slow-down marker first, alone: a poll that comes too soon (most of a flood) is answered
+        after one cheap command. An on-time poll then counts against its address and reads the state
+        in one batch: two round trips in all.
 
         Every poll rewrites the marker, which lives one interval: a previous marker still alive means
         the previous poll came less than an interval ago, and a client that keeps polling too fast
         keeps getting slow_down (spec §1.3). An unknown code's marker is gone an interval later.
         """
-        operations: list[Any] = [Get(device_key(hashed))]
-        if interval > 0:
-            operations.append(Exchange(last_poll_key(hashed), b"1", ttl=interval))
-        if ip_bucket is not None:
-            operations.append(ip_bucket)
-        results = await self.state.batch(operations)
-        on_time = results[1] is None if interval > 0 else True
-        verdict = results[-1] if ip_bucket is not None else None
-        return PollStep(verdict, on_time, _loaded(hashed, results[0]))
+        if interval > 0 and await self.state.exchange(last_poll_key(hashed), b"1", ttl=interval) is not None:
+            return PollStep(None, False, hashed, None)
+        counter = ip_counter()
+        if counter is None:
+            return PollStep(None, True, hashed, await self.state.get(device_key(hashed)))
+        raw, polls = await self.state.batch([Get(device_key(hashed)), counter])
+        return PollStep(polls, True, hashed, raw)
 
     async def consume(self, hashed: str, raw: bytes) -> bool:
         """Delete the terminal state if it is still the bytes this poller read: exactly one poller wins."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -63,22 +64,31 @@ class DeviceFlow:
             interval=POLL_INTERVAL,
         )
 
-    async def poll(self, device_code: str, ip: str) -> dict[str, Any]:
-        """One state-store round trip while pending (the IP's bucket, the slow-down marker and the
-        state in one batch); an approved state costs a compare-and-delete and one SQL statement more."""
+    async def poll(self, device_code: str, client_ip: Callable[[], str]) -> dict[str, Any]:
+        """One state-store round trip for a poll that comes too soon, two while pending (the slow-down
+        marker, then the address's count and the state in one batch); an approved state costs a
+        compare-and-delete and one SQL statement more. ``client_ip`` is only called for a poll that is
+        on time (a too-soon one, most of a flood, never needs the address)."""
         runtime = self.runtime
         store = runtime.store
         if not DEVICE_CODE_SHAPE.fullmatch(device_code):
             raise poll_error("expired_token")  # never issued here: nothing is read or written
         hashed = code_hash(device_code)
-        step = await store.poll_step(hashed, runtime.poll_per_ip.operation(ip), runtime.poll_interval)
-        if not runtime.poll_per_ip.admitted(step.ip_verdict):
+        addresses: list[str] = []
+
+        def ip() -> str:
+            if not addresses:
+                addresses.append(client_ip())
+            return addresses[0]
+
+        step = await store.poll_step(hashed, lambda: runtime.poll_bucket.count(ip()), runtime.poll_interval)
+        if not step.on_time:
+            raise poll_error("slow_down")
+        if not runtime.poll_bucket.admitted(step.ip_polls):
             # RFC 8628's own back-off: difyctl doubles its interval instead of giving up (a 429 would
             # abort the login of every CLI behind a busy NAT).
             raise poll_error("slow_down")
-        if not step.on_time:
-            raise poll_error("slow_down")
-        loaded = step.loaded
+        loaded = step.loaded()
         if loaded is None:
             raise poll_error("expired_token")
         state = loaded.state
@@ -107,11 +117,11 @@ class DeviceFlow:
         if not delivered:
             # Revoked (or rotated away) between approval and this poll.
             raise poll_error("access_denied")
-        if state.created_ip and ip != state.created_ip:
+        if state.created_ip and ip() != state.created_ip:
             await runtime.ctx.audit(
                 AuditEvent(
                     "oauth.device_code_cross_ip_poll",
-                    {"token_id": str(token_id), "creation_ip": state.created_ip, "poll_ip": ip},
+                    {"token_id": str(token_id), "creation_ip": state.created_ip, "poll_ip": ip()},
                 )
             )
         return payload

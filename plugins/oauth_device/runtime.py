@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.context import HostContext
-from core.http.ratelimit import RateLimit
+from plugins.oauth_device.abuse import PollBucket
 from plugins.oauth_device.device_state import POLL_INTERVAL, SEAL_PURPOSE, DeviceCodeStore
 from plugins.oauth_device.settings import OAuthDeviceSettings
 from plugins.oauth_device.tokens import TokenRepository
@@ -28,11 +28,10 @@ class Runtime:
     # A poll sooner than this after the previous one for the same code answers slow_down (RFC 8628
     # §3.5). Fixed by the spec; a test sets 0 to let a crowd of pollers race for the state itself.
     poll_interval: float = POLL_INTERVAL
-    poll_per_ip: RateLimit = field(init=False)
+    poll_bucket: PollBucket = field(init=False)
 
     def __post_init__(self) -> None:
-        # Its own bucket (device_poll:ip), per minute, shared by every replica through the store.
-        self.poll_per_ip = RateLimit("device_poll:ip", self.settings.poll_limit_per_ip, 60)
+        self.poll_bucket = PollBucket(self.settings.poll_limit_per_ip)
 
     def now(self) -> float:
         return self.clock()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.state.contract import Exchange, Get, HitWindow, SetIfAbsent, StateStore
+from core.state.contract import Exchange, Get, HitWindow, Incr, SetIfAbsent, StateStore
 from tests.state.stores import OpenStore
 
 SHORT = 0.3  # seconds: long enough to read back, short enough to wait out
@@ -242,6 +242,8 @@ async def test_batch_runs_operations_in_order_with_their_own_results(store):
             Exchange("slot", b"b", ttl=60),
         ]
     )
+    counts = await store.batch([Incr("n", ttl=SHORT), Incr("n", ttl=60)])
+    assert counts == [1, 2] and 0 < await store.ttl("n") <= SHORT  # the expiry is set on creation only
     assert verdict.allowed is True and verdict.count == 1
     assert (wrote, again, value, missing) == (True, False, b"1", None)
     assert (first, previous) == (None, b"a")

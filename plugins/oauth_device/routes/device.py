@@ -109,7 +109,8 @@ class DeviceController(Controller):
     )
     async def token(self, request: Request, data: PollRequest) -> Response[dict[str, Any]]:
         try:
-            payload = await DeviceFlow(runtime_of(_host(request))).poll(data.device_code, _ip(request))
+            flow = DeviceFlow(runtime_of(_host(request)))
+            payload = await flow.poll(data.device_code, lambda: _ip(request))
         except OAuthError as exc:
             # Most polls end here (slow_down, authorization_pending): answering directly skips the
             # framework's exception path, with the response core's OAuthError handler gives.

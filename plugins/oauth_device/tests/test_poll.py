@@ -136,10 +136,11 @@ async def test_pending_is_authorization_pending(client):
     assert response.json() == {"error": "authorization_pending"}
 
 
-async def test_pending_poll_costs_one_state_round_trip(client, host):
-    """A pending poll makes one state-store round trip: the IP's bucket, the slow-down marker and the
-    state in one batch."""
+async def test_polls_cost_one_or_two_state_round_trips(client, host):
+    """A pending poll makes two state-store round trips (the slow-down marker, then the address's
+    count and the state in one batch); a poll that comes too soon makes one (the marker alone)."""
     started = (await client.post(f"{DEVICE}/code", json={"client_id": "difyctl", "device_label": "x"})).json()
+    body = {"device_code": started["device_code"], "client_id": "difyctl"}
     calls, depth = [], []
     state = host.state
     originals = {}
@@ -176,14 +177,17 @@ async def test_pending_poll_costs_one_state_round_trip(client, host):
 
         setattr(state, name, wrap())
     try:
-        response = await client.post(
-            TOKEN, json={"device_code": started["device_code"], "client_id": "difyctl"}
-        )
+        pending = await client.post(TOKEN, json=body)
+        pending_calls = list(calls)
+        calls.clear()
+        too_soon = await client.post(TOKEN, json=body)
     finally:
         for name, original in originals.items():
             setattr(state, name, original)
-    assert response.json() == {"error": "authorization_pending"}
-    assert calls == ["batch"]
+    assert pending.json() == {"error": "authorization_pending"}
+    assert pending_calls == ["exchange", "batch"]
+    assert too_soon.json() == {"error": "slow_down"}
+    assert calls == ["exchange"]
 
 
 async def test_denied_is_access_denied_then_expired(client, host):

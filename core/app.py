@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
@@ -32,6 +33,8 @@ from core.logging import configure_logging
 from core.plugins import LoadedPlugins, call_hooks, flatten, load_plugins, plugin_env_aliases
 from core.settings import Settings, load_settings
 from core.state.factory import create_state_store
+
+log = structlog.get_logger("difyd.app")
 
 
 def build_plugins(settings: Settings, extra_modules: Mapping[str, object] | None = None) -> LoadedPlugins:
@@ -83,10 +86,18 @@ def _lifespan(ctx: HostContext) -> Any:
         try:
             yield
         finally:
-            await call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)
-            await ctx.jobs.stop()
-            await ctx.state.close()
-            await ctx.engine.dispose()
+            # Each step on its own: a dependency down at shutdown (Redis refusing the queue's goodbye)
+            # must not skip releasing the others, nor turn a clean stop into a failed one.
+            for step, release in (
+                ("plugins_shutdown", lambda: call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)),
+                ("jobs_stop", ctx.jobs.stop),
+                ("state_close", ctx.state.close),
+                ("engine_dispose", ctx.engine.dispose),
+            ):
+                try:
+                    await release()
+                except Exception as exc:
+                    log.warning("shutdown_step_failed", step=step, error_type=type(exc).__name__)
 
     return lifespan
 

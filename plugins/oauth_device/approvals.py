@@ -41,7 +41,10 @@ from plugins.oauth_device.tokens import Minted
 
 log = structlog.get_logger("difyd.oauth_device")
 
-GUARD_TTL = 60
+# Longer than any approval can take with every wait bounded (a few seconds), short enough that a guard
+# left behind by an approval whose store failed (released in the background, or not at all) does not
+# block a retry for long.
+GUARD_TTL = 15
 _BACKGROUND: set[asyncio.Task[None]] = set()
 
 

@@ -24,6 +24,11 @@ UserCode = Annotated[
 ]
 
 
+# Something besides spaces, and no control or bidirectional-override character: the label is what the
+# approver reads to decide, so it must not be able to hide or reorder what it shows.
+LABEL_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+
+
 class DeviceCodeRequest(msgspec.Struct):
     client_id: ClientId
     device_label: Annotated[
@@ -31,7 +36,7 @@ class DeviceCodeRequest(msgspec.Struct):
         msgspec.Meta(
             min_length=1,
             max_length=MAX_LABEL_LENGTH,
-            pattern=r"\S",
+            pattern=LABEL_PATTERN,
             description="what the /device page shows the approver, e.g. 'difyctl on my-laptop'",
         ),
     ]

@@ -9,7 +9,7 @@ import structlog
 
 from core.audit import AuditEvent
 from core.auth.bearer import hash_token
-from core.http.errors import OAuthError
+from core.http.errors import RETRY_AFTER_SECONDS, OAuthError
 from plugins.oauth_device.bodies import DeviceAuthorization, Lookup
 from plugins.oauth_device.codes import new_device_code
 from plugins.oauth_device.device_state import (
@@ -45,7 +45,7 @@ class DeviceFlow:
         hashed = code_hash(device_code)
         user_code = await runtime.store.claim_user_code(hashed)
         if user_code is None:
-            raise OAuthError(503, "user_code_exhausted")
+            raise OAuthError(503, "user_code_exhausted", {"Retry-After": str(RETRY_AFTER_SECONDS)})
         now = runtime.now()
         state = DeviceCodeState(
             user_code=user_code,

@@ -336,3 +336,25 @@ async def test_sqlite_locked_by_another_process_answers_503_fast(backend: str, c
     # The lock is gone: the same write now succeeds.
     response = await client.delete("/openapi/v1/account/sessions/self", headers=auth)
     assert response.status_code == 200
+
+
+async def test_shutdown_with_redis_down_is_clean(backend: str, make_settings: Any) -> None:
+    """Stopping the API while Redis refuses: the shutdown completes (jobs queue, state store and
+    database pool each released on their own), no error escapes."""
+    if backend != "postgres":
+        pytest.skip("the production backend's Redis")
+    from core.app import build_context, create_app
+    from tests.support.fixtures import running
+
+    redis_server = RedisServer()
+    redis_server.start()
+    try:
+        settings = make_settings(**{"redis.url": redis_server.url, "jobs.backend": "saq"})
+        ctx = build_context(settings)
+        app = create_app(ctx=ctx)
+        async with running(app):
+            await ctx.state.set("k", b"v")
+            redis_server.stop()
+        assert ctx.engine.pool.checkedout() == 0
+    finally:
+        redis_server.close()

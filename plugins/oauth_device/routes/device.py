@@ -19,7 +19,13 @@ from litestar.params import Parameter
 from core.auth.bearer import BEARER_DISABLED
 from core.auth.console import console_session_guard, console_user
 from core.context import HostContext
-from core.http.errors import ApiError, OAuthError, oauth_error_response, validation_as_bad_request
+from core.http.errors import (
+    RETRY_AFTER_SECONDS,
+    ApiError,
+    OAuthError,
+    oauth_error_response,
+    validation_as_bad_request,
+)
 from core.http.ratelimit import RateLimit
 from core.http.request import accepts_form
 from core.http.responses import error_responses
@@ -182,4 +188,6 @@ async def _decide(request: Request, decision: Callable[[], Awaitable[Any]]) -> N
     except DeviceApprovalError as exc:
         if exc.code == "expired_or_unknown":
             await misses.miss(ip)
-        raise OAuthError(exc.status, exc.code) from exc
+        # A 503 (outcome unknown) says when to look again, like every other 503 of the server.
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
+        raise OAuthError(exc.status, exc.code, headers) from exc

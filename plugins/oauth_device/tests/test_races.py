@@ -339,6 +339,7 @@ async def test_unconfirmable_outcome_is_503(client, host, runtime):
     response = await decide(client, csrf, started["user_code"])
     assert response.status_code == 503
     assert response.json() == {"error": "approval_outcome_unknown"}
+    assert int(response.headers["retry-after"]) >= 1
     # Audited with the token's id: a token that later turns out live has its trail.
     (unknown,) = recorder.named("oauth.device_flow_approval_unknown")
     assert unknown["client_id"] == "difyctl" and unknown["token_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -163,6 +164,15 @@ def _classify(message: str) -> str:
     return "value_error"
 
 
+# msgspec quotes the offending value in some messages ("Invalid enum value '<script>'"): an error
+# names what was wrong, it never repeats the input.
+_QUOTED_INPUT = re.compile(r"^(Invalid enum value) '.*'$", re.DOTALL)
+
+
+def _without_input(message: str) -> str:
+    return _QUOTED_INPUT.sub(r"\1", message)
+
+
 def _location(key: Any, message: str) -> list[str | int]:
     """``items[0].name`` -> ``["items", 0, "name"]``; a missing body field names the field itself."""
     loc: list[str | int] = []
@@ -181,7 +191,7 @@ def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
     for item in extra:
         if not isinstance(item, dict):
             continue
-        message = str(item.get("message", "invalid value"))
+        message = _without_input(str(item.get("message", "invalid value")))
         if item.get("key") == "data" and message == "'data'":
             # Litestar's words for a request that has no body at all.
             details.append(ErrorDetail(loc=["body"], type="missing", msg="a JSON request body is required"))
@@ -202,6 +212,31 @@ def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
 def _validation_handler(_: Request, exc: ValidationException) -> Response[Any]:
     error = ApiError(422, "Request validation failed", details=_validation_details(exc))
     return error_response(error)
+
+
+# How many unknown parameters a 422 names, and how much of each name: enough to fix a typo, never a
+# way to make the server repeat a request back at length.
+MAX_NAMED_UNKNOWN = 5
+MAX_NAME_ECHO = 64
+
+
+def unknown_parameters(params: Iterable[str], allowed: Iterable[str]) -> ApiError | None:
+    """422 for query parameters a strict route does not take, or None when there are none."""
+    known = set(allowed)
+    unknown = [name for name in dict.fromkeys(params) if name not in known]
+    if not unknown:
+        return None
+    details = [
+        ErrorDetail(loc=["query", name[:MAX_NAME_ECHO]], type="extra_forbidden", msg="unknown parameter")
+        for name in unknown[:MAX_NAMED_UNKNOWN]
+    ]
+    accepted = ", ".join(sorted(known))
+    return ApiError(
+        422,
+        f"{len(unknown)} unknown query parameter(s); this route takes only: {accepted}",
+        code="invalid_param",
+        details=details,
+    )
 
 
 def validation_as_bad_request(_: Request, exc: ValidationException) -> Response[Any]:

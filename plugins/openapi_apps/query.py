@@ -15,7 +15,7 @@ from litestar.datastructures import MultiDict
 from litestar.params import Parameter
 
 from core.domain.models import USER_FACING_MODES
-from core.http.errors import ApiError, ErrorDetail
+from core.http.errors import ApiError, ErrorDetail, unknown_parameters
 
 LIST_DEFAULT_LIMIT = 20
 NAME_MAX_LENGTH = 200
@@ -23,6 +23,7 @@ TAG_MAX_LENGTH = 100
 MODES = tuple(mode.value for mode in USER_FACING_MODES)
 DESCRIBE_FIELDS = ("info", "parameters", "input_schema")
 DESCRIBE_PARAMS = frozenset({"fields", "workspace_id"})
+FIELD_LIST = ", ".join(DESCRIBE_FIELDS)
 
 # The five user-facing modes; the Literal is what Litestar validates and /schema lists.
 Mode = Literal["chat", "completion", "workflow", "advanced-chat", "agent-chat"]
@@ -85,15 +86,13 @@ class DescribeQuery:
 
 def describe_query(params: MultiDict, fields: str | None, workspace_id: uuid.UUID | None) -> DescribeQuery:
     """``GET /apps/{id}/describe``: strict; ``fields`` empty, absent or only separators means all three."""
-    details = [
-        ErrorDetail(loc=[key], type="extra_forbidden", msg="Extra inputs are not permitted")
-        for key in dict.fromkeys(params.keys())
-        if key not in DESCRIBE_PARAMS
-    ]
+    strict = unknown_parameters(params.keys(), DESCRIBE_PARAMS)
+    if strict is not None:
+        raise strict
     requested = [part.strip() for part in (fields or "").split(",") if part.strip()]
-    unknown = sorted({part for part in requested if part not in DESCRIBE_FIELDS})
-    if unknown:
-        details.append(ErrorDetail(loc=["fields"], type="value_error", msg=f"unknown field(s): {unknown}"))
-    if details:
-        raise validation_error(details)
+    if any(part not in DESCRIBE_FIELDS for part in requested):
+        detail = ErrorDetail(
+            loc=["fields"], type="value_error", msg=f"fields takes a comma-separated subset of {FIELD_LIST}"
+        )
+        raise validation_error([detail])
     return DescribeQuery(frozenset(requested or DESCRIBE_FIELDS), workspace_id)

@@ -128,3 +128,22 @@ async def test_out_of_range_numbers_and_huge_strings_are_4xx(client, signed_in):
         assert response.status_code == 422, (query[:30], response.text[:200])
     long_code = await client.get("/openapi/v1/oauth/device/lookup", params={"user_code": "A" * 10_000})
     assert long_code.status_code == 400 and long_code.json()["code"] == "bad_request"
+
+
+async def test_validation_errors_never_repeat_the_input(client, signed_in):
+    """A 422 names the parameter that is wrong, never its value, and names at most a few unknown
+    parameters (each cut short): hundreds of them in a request give a short answer."""
+    workspace = (await client.get("/openapi/v1/workspaces", headers=signed_in)).json()["workspaces"][0]["id"]
+    script = "<script>alert(1)</script>"
+    mode = await client.get(f"/openapi/v1/apps?workspace_id={workspace}&mode={script}", headers=signed_in)
+    assert mode.status_code == 422 and "script" not in mode.text
+    many = "&".join(f"k{i}{'x' * 80}=1" for i in range(600))  # ~50 KB, under httpx's URL limit
+    for path in ("/openapi/v1/account/sessions", f"/openapi/v1/apps/{uuid_like()}/describe"):
+        response = await client.get(f"{path}?{many}", headers=signed_in)
+        assert response.status_code == 422, response.text[:200]
+        assert len(response.content) < 2000
+        assert "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" not in response.text
+
+
+def uuid_like() -> str:
+    return "00000000-0000-0000-0000-000000000000"

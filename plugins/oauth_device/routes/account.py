@@ -13,7 +13,7 @@ from core.auth.bearer import forget_token
 from core.auth.guards import bearer_guard, current_subject
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject
 from core.context import HostContext
-from core.http.errors import ApiError, ErrorDetail
+from core.http.errors import ApiError, unknown_parameters
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
 from core.http.responses import BEARER_GUARDED, error_responses
 from plugins.oauth_device.abuse import ACCOUNT_PER_ACCOUNT, ACCOUNT_PER_EMAIL
@@ -103,17 +103,9 @@ class AccountController(Controller):
         page: PageNumber = 1,
         limit: PageSize = DEFAULT_SESSIONS_LIMIT,
     ) -> Page[SessionRow]:
-        unknown = sorted(set(request.query_params) - SESSIONS_QUERY)
-        if unknown:
-            raise ApiError(
-                422,
-                f"unknown query parameter(s): {', '.join(unknown)}",
-                code="invalid_param",
-                details=[
-                    ErrorDetail(loc=["query", name], type="extra_forbidden", msg="unknown parameter")
-                    for name in unknown
-                ],
-            )
+        strict = unknown_parameters(request.query_params.keys(), SESSIONS_QUERY)
+        if strict is not None:
+            raise strict
         runtime = runtime_of(request.app.state.host)
         rows, total = await runtime.tokens.sessions(
             owner_of(current_subject(request)), runtime.now_dt(), offset=offset_of(page, limit), limit=limit

@@ -140,7 +140,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
     app.state.bearer = BearerPipeline(ctx)
 
     def request_ip(request: Request) -> str:
-        return client_ip(request, proxies)
+        return client_ip(request, proxies, settings.server.trust_cf_connecting_ip)
 
     app.state.client_ip = request_ip
     return app

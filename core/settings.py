@@ -51,8 +51,11 @@ class SettingsError(Exception):
 class ServerSettings(msgspec.Struct, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: int = 5001
-    # Peers whose X-Forwarded-For / CF-Connecting-IP headers are believed (exact IPs or CIDRs).
+    # Peers whose X-Forwarded-For headers are believed (exact IPs or CIDRs).
     trusted_proxies: list[str] = []
+    # Those proxies are Cloudflare's, which set CF-Connecting-IP: believe it first. Off, the header is
+    # ignored (any other proxy lets a client send it, and it would choose its own address).
+    trust_cf_connecting_ip: bool = False
 
 
 class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):

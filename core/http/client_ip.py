@@ -26,12 +26,16 @@ def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     return any(ip in network for network in proxies)
 
 
-def client_ip(connection: ASGIConnection, proxies: tuple[Network, ...]) -> str:
-    """Walk X-Forwarded-For from the right past trusted proxies; the first untrusted hop is the client."""
+def client_ip(connection: ASGIConnection, proxies: tuple[Network, ...], cloudflare: bool = False) -> str:
+    """Walk X-Forwarded-For from the right past trusted proxies; the first untrusted hop is the client.
+
+    ``CF-Connecting-IP`` counts only when the deployment says its proxies are Cloudflare's
+    (``server.trust_cf_connecting_ip``): any other proxy passes the header on from the client as is.
+    """
     peer = connection.client.host if connection.client else "unknown"
     if not proxies or not _is_trusted(peer, proxies):
         return peer
-    cf = connection.headers.get("cf-connecting-ip")
+    cf = connection.headers.get("cf-connecting-ip") if cloudflare else None
     if cf:
         return cf.strip()
     forwarded = connection.headers.get("x-forwarded-for")

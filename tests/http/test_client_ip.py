@@ -35,10 +35,15 @@ def test_trusted_proxy_chain_is_walked_from_the_right():
     assert client_ip(request("10.0.0.1", x_forwarded_for=forwarded), PROXIES) == "198.51.100.7"
 
 
-def test_cloudflare_header_from_trusted_proxy():
-    """CF-Connecting-IP is believed from a trusted proxy only."""
-    assert client_ip(request("192.168.1.1", cf_connecting_ip="198.51.100.8"), PROXIES) == "198.51.100.8"
-    assert client_ip(request("203.0.113.9", cf_connecting_ip="198.51.100.8"), PROXIES) == "203.0.113.9"
+def test_cloudflare_header_only_when_the_proxies_are_cloudflare():
+    """CF-Connecting-IP is believed from a trusted proxy only, and only when the deployment says its
+    proxies are Cloudflare's: otherwise a client behind an ordinary proxy would choose its address
+    (and get past every per-IP limit)."""
+    chosen = request("192.168.1.1", cf_connecting_ip="198.51.100.8", x_forwarded_for="203.0.113.8")
+    assert client_ip(chosen, PROXIES) == "203.0.113.8"
+    assert client_ip(chosen, PROXIES, cloudflare=True) == "198.51.100.8"
+    untrusted = request("203.0.113.9", cf_connecting_ip="198.51.100.8")
+    assert client_ip(untrusted, PROXIES, cloudflare=True) == "203.0.113.9"
 
 
 def test_all_hops_trusted_or_header_missing():

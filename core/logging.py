@@ -49,13 +49,35 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, A
     return {k: REDACTED if k.lower() in SENSITIVE_KEYS else _scrub(v) for k, v in event_dict.items()}
 
 
-def _install_handler(level: int) -> None:
+class LineFormatter(logging.Formatter):
+    """One line per record in the configured shape: our structlog events arrive rendered; a library's
+    record (uvicorn, saq, SQLAlchemy) is rendered the same way (JSON in production), redacted too."""
+
+    def __init__(self, renderer: Any) -> None:
+        super().__init__("%(message)s")
+        self.renderer = renderer
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name.startswith(_HANDLER_NAME):
+            return super().format(record)
+        event: dict[str, Any] = {
+            "event": record.getMessage(),
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": structlog.processors.TimeStamper(fmt="iso", utc=True)(None, "", {})["timestamp"],
+        }
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return str(self.renderer(None, record.levelname.lower(), redact(None, "", event)))
+
+
+def _install_handler(level: int, renderer: Any) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(LineFormatter(renderer))
     root.addHandler(handler)
     root.setLevel(level)
     # SQLAlchemy narrates its pools at INFO ("Pool disposed", "Pool recreating") under the pool class's
@@ -85,4 +107,4 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=True,
     )
-    _install_handler(numeric)
+    _install_handler(numeric, renderer)

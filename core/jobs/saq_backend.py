@@ -2,19 +2,73 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
+import redis.exceptions
+from redis.asyncio import Redis
 from saq import CronJob as SaqCronJob
-from saq import Job, Queue, Worker
+from saq import Job, Worker
+from saq.queue.redis import RedisQueue
 
 from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
+
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Seconds a worker waits before asking an unreachable Redis for a job again, growing to the maximum.
+FIRST_BACKOFF, MAX_BACKOFF = 0.5, 5.0
+
+
+class PatientRedisQueue(RedisQueue):
+    """saq's Redis queue, but a worker whose Redis is unreachable waits before asking again: saq
+    retries a failed dequeue at once, which spun a core at 100% for as long as Redis was down."""
+
+    _backoff = 0.0
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:
+        try:
+            job = await super().dequeue(timeout=timeout, poll_interval=poll_interval)
+        except REDIS_DOWN as exc:
+            self._backoff = min(max(self._backoff * 2, FIRST_BACKOFF), MAX_BACKOFF)
+            logging.getLogger("saq").warning(
+                "job queue unreachable (%s); asking again in %.1f s", type(exc).__name__, self._backoff
+            )
+            await asyncio.sleep(self._backoff)
+            return None
+        self._backoff = 0.0
+        return job
+
+
+class QuietOutages(logging.Filter):
+    """saq logs a full traceback for each failed upkeep round (several a second while Redis is
+    down): keep one line per message every ``every`` seconds, without the traceback, for a Redis
+    outage. Every other error keeps its traceback."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, REDIS_DOWN):
+            return True
+        now = time.monotonic()
+        if now - self._last.get(record.msg, -self.every) < self.every:
+            return False
+        self._last[record.msg] = now
+        record.msg = f"{record.getMessage()}: {type(error).__name__} (Redis unreachable)"
+        record.args, record.exc_info, record.exc_text = None, None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 class SaqJobQueue:
     def __init__(self, redis_url: str, name: str) -> None:
-        self.queue = Queue.from_url(redis_url, name=name)
+        self.queue = PatientRedisQueue(Redis.from_url(redis_url), name=name)
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         # A Job built here keeps every keyword for the function: saq's enqueue(name, **kwargs) would
@@ -39,6 +93,12 @@ def _named_for_saq(function: JobFunction) -> JobFunction:
     return run
 
 
+def quiet_saq_outages() -> None:
+    saq_logger = logging.getLogger("saq")
+    if not any(isinstance(f, QuietOutages) for f in saq_logger.filters):
+        saq_logger.addFilter(QuietOutages())
+
+
 def build_worker(
     queue: SaqJobQueue,
     functions: Iterable[JobFunction],
@@ -54,6 +114,8 @@ def build_worker(
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx.update(context)
+
+    quiet_saq_outages()
 
     return Worker(
         queue.queue,

@@ -65,3 +65,27 @@ def test_redaction_processor_covers_nested_keys_and_free_text(structured_logs):
     for secret in ["abc.def.ghi", "access_token=xyz", "p4ss", "AAAAAAAAAAAAAAAAAAAA"]:
         assert secret not in text
     assert "json" in text and "dfoe_" + REDACTED in text
+
+
+def test_library_lines_take_the_configured_shape(capsys):
+    """A library's record (uvicorn, saq) comes out as one JSON line in JSON mode, redacted like ours,
+    its traceback inside the line: no plain-text lines in a JSON log."""
+    import json
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("INFO", json=True)
+    try:
+        logging.getLogger("saq").warning("job for %s", "Bearer dfoa_abcdefghijklmnop")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert lines[0]["event"] == f"job for Bearer {REDACTED}" and lines[0]["logger"] == "saq"
+    assert lines[1]["level"] == "error" and "ValueError: boom" in lines[1]["exception"]

@@ -25,8 +25,11 @@ UserCode = Annotated[
 
 
 # Something besides spaces, and no control or bidirectional-override character: the label is what the
-# approver reads to decide, so it must not be able to hide or reorder what it shows.
-LABEL_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+# approver reads to decide, so it must not be able to hide or reorder what it shows. (No lookahead:
+# the schema's fuzzer generates from this pattern, and a lookahead made that 20 times slower.)
+_LABEL_CHAR = r"[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_LABEL_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+LABEL_PATTERN = f"^{_LABEL_CHAR}*{_LABEL_VISIBLE}{_LABEL_CHAR}*$"
 
 
 class DeviceCodeRequest(msgspec.Struct):

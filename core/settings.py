@@ -109,6 +109,9 @@ class BearerSettings(msgspec.Struct, forbid_unknown_fields=True):
     # just-revoked token for at most this long (the revoking replica forgets at once).
     local_cache_seconds: float = 1.0
     local_cache_size: int = 10000  # tokens per process; the oldest goes when full
+    # Rejected tokens per minute from one address before its unknown tokens are refused (429) without
+    # a lookup for a minute; tokens already in the cache keep working. 0 disables.
+    rejected_limit_per_ip: int = 300
 
 
 class ConsoleSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -30,10 +30,10 @@ from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject,
 from core.context import HostContext
 from core.domain.changes import GENERATION_KEY, generation_of
 from core.domain.models import Account, AccountStatus, Membership
-from core.http.errors import ApiError
+from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import TOKENS_REJECTED
 from core.http.ratelimit import RateLimit
-from core.state.contract import StateStore
+from core.state.contract import Incr, StateStore
 
 CACHE_PREFIX = "auth:token:"
 NEGATIVE_UNKNOWN = b"invalid"
@@ -178,6 +178,13 @@ class TokenRejected(ApiError):
         self.reason = reason
 
 
+REJECTED_WINDOW = 60  # seconds: rejected tokens are counted, and an address locked out, per minute
+
+
+def _lockout_key(ip: str) -> str:
+    return f"auth:rejected_lockout|{ip}"
+
+
 def unauthorized(message: str, *, code: str = "unauthorized", hint: str | None = None) -> ApiError:
     return ApiError(401, message, code=code, hint=hint)
 
@@ -218,7 +225,9 @@ class BearerPipeline:
                 self._authenticators[prefix] = authenticator
         return authenticator
 
-    async def authenticate(self, header: str | None) -> Subject:
+    async def authenticate(self, header: str | None, ip: str = "") -> Subject:
+        """The Subject behind ``Authorization``; ``ip`` (the client's) lets an address that presented
+        too many bad tokens be refused before its next unknown token costs a database lookup."""
         token = parse_authorization(header)
         if token is None:
             raise unauthorized("missing bearer token")
@@ -231,7 +240,7 @@ class BearerPipeline:
         token_hash = hash_token(token)
         near = self.near.get(token_hash)
         if near is None:
-            entry, subject = await self._single_flight(authenticator, token_hash)
+            entry, subject = await self._single_flight(authenticator, token_hash, ip)
         else:
             entry, subject = near
             if self._expired(entry.record):
@@ -241,13 +250,13 @@ class BearerPipeline:
         return subject
 
     async def _single_flight(
-        self, authenticator: BearerAuthenticator, token_hash: str
+        self, authenticator: BearerAuthenticator, token_hash: str, ip: str
     ) -> tuple[_CacheEntry, Subject]:
         """One lookup per token hash at a time in this process; concurrent callers share its answer."""
         in_flight = self.near.in_flight
         pending = in_flight.get(token_hash)
         if pending is None:
-            pending = asyncio.ensure_future(self._look_up(authenticator, token_hash))
+            pending = asyncio.ensure_future(self._look_up(authenticator, token_hash, ip))
             in_flight[token_hash] = pending
             pending.add_done_callback(lambda done: self._landed(token_hash, done))
         # Shielded: a caller that goes away (client disconnect) must not cancel the others' lookup.
@@ -260,19 +269,25 @@ class BearerPipeline:
             done.exception()  # retrieved here, so a lookup whose callers all left logs no warning
 
     async def _look_up(
-        self, authenticator: BearerAuthenticator, token_hash: str
+        self, authenticator: BearerAuthenticator, token_hash: str, ip: str
     ) -> tuple[_CacheEntry, Subject]:
         epoch = self.near.epoch
-        entry = await self._cached_or_resolved(authenticator, token_hash)
+        entry = await self._cached_or_resolved(authenticator, token_hash, ip)
         subject = self._subject(entry, token_hash)
         self.near.put(token_hash, entry, subject, epoch)
         return entry, subject
 
-    async def _cached_or_resolved(self, authenticator: BearerAuthenticator, token_hash: str) -> _CacheEntry:
+    async def _cached_or_resolved(
+        self, authenticator: BearerAuthenticator, token_hash: str, ip: str
+    ) -> _CacheEntry:
         key = CACHE_PREFIX + token_hash
-        # The membership generation rides along in the same round trip.
-        raw, current = await self.state.get_many([key, GENERATION_KEY])
+        # The membership generation and the address's lockout ride along in the same round trip.
+        raw, current, locked = await self.state.get_many([key, GENERATION_KEY, _lockout_key(ip)])
         generation = generation_of(current).decode()
+        if locked is not None and (raw is None or raw in (NEGATIVE_UNKNOWN, NEGATIVE_EXPIRED)):
+            # This address presented too many bad tokens: its unknown ones cost no lookup for a while.
+            # A token already in the cache still works (a busy NAT keeps its good clients).
+            raise too_many_requests(REJECTED_WINDOW, "too many rejected tokens from this address")
         if raw == NEGATIVE_UNKNOWN:
             raise unknown_or_revoked()
         if raw == NEGATIVE_EXPIRED:
@@ -359,15 +374,25 @@ class BearerPipeline:
         )
 
     async def rejected(self, rejection: TokenRejected, path: str, ip: str) -> None:
-        """Count a presented token that did not authenticate, and audit the first of each reason from
-        each address per minute (a flood of junk tokens must not become a flood of audit lines).
-        Never the token or its hash."""
+        """Count a presented token that did not authenticate. The first rejection of each reason from
+        an address in a minute is audited (a flood of junk tokens must not become a flood of audit
+        lines); past ``bearer.rejected_limit_per_ip`` rejections in a minute the address is locked out
+        of token lookups for a minute. Never the token or its hash."""
         TOKENS_REJECTED.labels(reason=rejection.reason).inc()
         try:
-            first = await self.state.incr(f"audit:token_rejected|{rejection.reason}|{ip}", ttl=60) == 1
+            first, count = await self.state.batch(
+                [
+                    Incr(f"auth:rejected|{rejection.reason}|{ip}", ttl=REJECTED_WINDOW),
+                    Incr(f"auth:rejected|{ip}", ttl=REJECTED_WINDOW),
+                ]
+            )
+            limit = self.settings.rejected_limit_per_ip
+            if limit > 0 and count == limit + 1:
+                await self.state.set(_lockout_key(ip), b"1", ttl=REJECTED_WINDOW)
+                await self.ctx.audit(AuditEvent("auth.address_locked_out", {"ip": ip, "rejected": count}))
         except Exception:
-            first = True  # the store is failing: better one line too many than a hidden rejection
-        if first:
+            first = 1  # the store is failing: better one line too many than a hidden rejection
+        if first == 1:
             await self.ctx.audit(
                 AuditEvent("auth.token_rejected", {"reason": rejection.reason, "path": path, "ip": ip})
             )

@@ -25,10 +25,11 @@ def bearer_guard(accept: Iterable[str], scope: str | None = None) -> Any:
 
     async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         pipeline: BearerPipeline = connection.app.state.bearer
+        ip = connection.app.state.client_ip(connection)
         try:
-            subject = await pipeline.authenticate(connection.headers.get("authorization"))
+            subject = await pipeline.authenticate(connection.headers.get("authorization"), ip)
         except TokenRejected as rejected:
-            await pipeline.rejected(rejected, connection.url.path, connection.app.state.client_ip(connection))
+            await pipeline.rejected(rejected, connection.url.path, ip)
             raise
         if subject.kind not in accepted:
             raise await pipeline.wrong_surface(subject, connection.url.path)

@@ -181,6 +181,23 @@ async def test_rejected_tokens_are_audited(make_settings):
             assert secret not in str(run.probe.audit)
 
 
+async def test_an_address_that_presents_too_many_bad_tokens_is_locked_out(make_settings):
+    """Past bearer.rejected_limit_per_ip rejections in a minute, the address's unknown tokens answer
+    429 without a lookup (audited once); a token already in the cache still works."""
+    async with running(make_settings, **{"bearer.rejected_limit_per_ip": 3}) as run:
+        good = run.probe.mint(ACCOUNT)
+        assert (await call(run, good)).status_code == 200  # cached now
+        for index in range(4):
+            assert (await call(run, f"dfoa_{'x' * 40}{index}")).status_code == 401
+        lookups = run.probe.resolve_calls()
+        locked = await call(run, "dfoa_" + "y" * 43)
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+        assert run.probe.resolve_calls() == lookups  # refused before any lookup
+        assert (await call(run, good)).status_code == 200
+        events = [e.fields for e in run.probe.audit if e.name == "auth.address_locked_out"]
+        assert events == [{"ip": "127.0.0.1", "rejected": 4}]
+
+
 async def test_inconsistent_record_is_refused(make_settings):
     """An account token without an account (a storage bug) is answered like an unknown token."""
     async with running(make_settings) as run:

@@ -25,6 +25,7 @@ from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
+from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
@@ -160,5 +161,6 @@ def freeze_startup_objects() -> None:
 def create_app_from_env() -> Litestar:
     """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment."""
     app = create_app()
+    configure_protocol(app.state.host.settings.server)
     app.on_startup.append(freeze_startup_objects)
     return app

@@ -124,6 +124,8 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
 
     import uvicorn
 
+    from core.http.protocol import PROTOCOL
+
     settings = state.settings
     if migrate if migrate is not None else settings.mode == "embedded":
         _upgrade(state)
@@ -143,6 +145,8 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
         workers=workers,
         log_level="warning",
         access_log=False,
+        http=PROTOCOL,  # bounded heads and bodies, ErrorBody for unparseable requests
+        limit_concurrency=settings.server.max_concurrency,
         proxy_headers=False,  # client IPs come from core.http.client_ip (trusted proxies only)
     )
 

@@ -56,6 +56,14 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True):
     # Those proxies are Cloudflare's, which set CF-Connecting-IP: believe it first. Off, the header is
     # ignored (any other proxy lets a client send it, and it would choose its own address).
     trust_cf_connecting_ip: bool = False
+    # Bounds on what one connection may cost (core/http/protocol.py): the request's head must arrive
+    # within header_timeout of its first byte and stay under max_header_bytes (else 408 / 431); a body
+    # that stops arriving for body_timeout closes the connection; past max_concurrency connections
+    # or requests at once, new requests answer 503.
+    header_timeout: Seconds = 10.0
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 64 * 1024
+    body_timeout: Seconds = 30.0
+    max_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 1000
 
 
 class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -4,12 +4,25 @@
   error it would cause deeper down is a 500;
 - a path with a trailing slash (``/openapi/v1/apps/``): routes are declared without one, and serving
   both spellings would make two URLs of every resource (the spec answers 404).
+
+And ``HEAD`` is served as ``GET`` without the body (RFC 9110 §9.3.2), for every GET route: probes and
+``curl -I`` expect it, and no route has to declare it.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
-from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from core.http.errors import ApiError
 
@@ -47,4 +60,21 @@ class RequestHygieneMiddleware:
                 end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
                 await send(end)
                 return
+            if scope.get("method") == "HEAD":
+                as_get = cast(Scope, {**scope, "method": "GET"})
+                await self.app(as_get, receive, _without_body(send))
+                return
         await self.app(scope, receive, send)
+
+
+def _without_body(send: Send) -> Send:
+    """The response as GET answers it (status, headers, Content-Length), minus the body's bytes."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            more = bool(message.get("more_body", False))
+            empty: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": more}
+            message = empty
+        await send(message)
+
+    return send_head

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,7 +17,7 @@ from core.audit import AuditLogSink
 from core.auth.bearer import BearerPipeline
 from core.auth.console_routes import ConsoleController
 from core.context import HostContext
-from core.db.engine import create_db_config, create_engine
+from core.db.engine import create_engine
 from core.http.client_ip import client_ip, parse_proxies
 from core.http.errors import EXCEPTION_HANDLERS
 from core.http.headers import core_policies, install_header_policies
@@ -120,7 +119,6 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         route_handlers=handlers,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
-        plugins=[SQLAlchemyPlugin(config=create_db_config(ctx.engine))],
         lifespan=[_lifespan(ctx)],
         openapi_config=OpenAPIConfig(
             title="difyd",

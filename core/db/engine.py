@@ -1,10 +1,18 @@
-"""The advanced-alchemy configuration for the selected database."""
+"""The database engine for the selected database, every wait bounded (see ``create_engine``).
+
+How the project talks to its database (the rule for core and plugins alike):
+- hot reads are SQLAlchemy Core statements built once with bound parameters, run on the host's
+  autocommit read engine (``HostContext.reads``): one round trip, no ORM, no transaction;
+- writes go through services on a session (``HostContext.session()``), one transaction each;
+- advanced-alchemy supplies the declarative bases (UUIDv7 ids, audit columns) and column types.
+  Its Litestar plugin (request-scoped sessions) is not installed: no route asks for one, and it cost
+  every response a hook.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -78,12 +86,3 @@ def create_engine(settings: Settings, *, background: bool = False) -> AsyncEngin
     # Statements per request is a first-class figure (benchmarks read it from /metrics).
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
-
-
-def create_db_config(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
-    return SQLAlchemyAsyncConfig(
-        engine_instance=engine,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
-        create_all=False,
-    )

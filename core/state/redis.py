@@ -40,12 +40,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-_CONSUME = """
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
-return value
-"""
-
 _INCR = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -102,7 +96,6 @@ class RedisStateStore:
         self._prefix = key_prefix
         self._cas = client.register_script(_COMPARE_AND_SET)
         self._cad = client.register_script(_COMPARE_AND_DELETE)
-        self._consume = client.register_script(_CONSUME)
         self._incr = client.register_script(_INCR)
         self._window = client.register_script(_HIT_WINDOW)
 
@@ -169,7 +162,7 @@ class RedisStateStore:
         return bool(await self._cad(keys=[self._k(key)], args=[expected]))
 
     async def consume(self, key: str) -> bytes | None:
-        return await self._consume(keys=[self._k(key)])
+        return await self._redis.getdel(self._k(key))  # atomic in Redis itself (6.2+)
 
     async def delete(self, *keys: str) -> int:
         if not keys:

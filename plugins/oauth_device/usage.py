@@ -2,8 +2,9 @@
 
 Resolution (a cache miss, so about once a minute per token) drops a marker
 ``oauth:last_used:<token_id>`` (set-if-absent, 60 s) and, when it wins, appends the use to a per-minute
-queue in the state store. The ``flush_token_usage`` cron job drains finished minutes in one batched
-UPDATE. Both backends share this path, so API replicas and saq workers need no shared memory.
+queue in the state store (two round trips for a winner, one otherwise). The ``flush_token_usage``
+cron job drains finished minutes in one batched UPDATE. Both backends share this path, so API
+replicas and saq workers need no shared memory.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from core.state.contract import StateStore
+from core.state.contract import Incr, SetIfAbsent, StateStore
 from plugins.oauth_device.tokens import TokenRepository, parse_uuid
 
 MARKER_TTL = 60
@@ -36,11 +37,20 @@ CURSOR_KEY = "oauth:last_used:cursor"
 
 
 async def record_use(state: StateStore, token_id: str, now: float) -> bool:
-    """Queue one use of the token unless one was queued in the last minute; True when queued."""
-    if not await state.set_if_absent(marker_key(token_id), repr(now).encode(), ttl=MARKER_TTL):
-        return False
+    """Queue one use of the token unless one was queued in the last minute; True when queued.
+
+    One round trip takes the marker and a slot in the minute's queue together; only a winner writes
+    its entry (a second round trip). A slot taken by a loser stays empty, which the flush skips.
+    """
     minute = int(now // 60)
-    index = await state.incr(_count_key(minute), ttl=QUEUE_TTL)
+    won, index = await state.batch(
+        [
+            SetIfAbsent(marker_key(token_id), repr(now).encode(), ttl=MARKER_TTL),
+            Incr(_count_key(minute), ttl=QUEUE_TTL),
+        ]
+    )
+    if not won:
+        return False
     await state.set(_entry_key(minute, index), f"{token_id} {now!r}".encode(), ttl=QUEUE_TTL)
     return True
 

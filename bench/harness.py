@@ -388,10 +388,9 @@ class Stack:
         return server.start()
 
     def settings(self, config: Path) -> Any:
-        from core.plugins import plugin_env_aliases
-        from core.settings import load_settings
+        from core.plugins import load_host_settings
 
-        return load_settings(str(config), plugin_aliases=plugin_env_aliases())
+        return load_host_settings(str(config))
 
     # -- CPU accounting: where the machine's time goes during a run
     def cpu_snapshot(self, server: Server) -> dict[str, Any]:

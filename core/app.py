@@ -30,8 +30,8 @@ from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
 from core.logging import configure_logging
-from core.plugins import LoadedPlugins, call_hooks, flatten, load_plugins, plugin_env_aliases
-from core.settings import Settings, load_settings
+from core.plugins import LoadedPlugins, call_hooks, flatten, load_host_settings, load_plugins
+from core.settings import Settings
 from core.state.factory import create_state_store
 
 log = structlog.get_logger("difyd.app")
@@ -104,7 +104,7 @@ def _lifespan(ctx: HostContext) -> Any:
 
 def create_app(settings: Settings | None = None, ctx: HostContext | None = None) -> Litestar:
     if ctx is None:
-        settings = settings or load_settings(plugin_aliases=plugin_env_aliases())
+        settings = settings or load_host_settings()
         configure_logging(settings.log.level, settings.log.json)
         ctx = build_context(settings)
     settings = ctx.settings

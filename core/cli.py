@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from core.plugins import call_hooks, describe_plugins, flatten, plugin_env_aliases
-from core.settings import Settings, SettingsError, ensure_secret_key, read_settings
+from core.plugins import call_hooks, describe_plugins, flatten, read_host_settings
+from core.settings import Settings, SettingsError, ensure_secret_key
 
 if TYPE_CHECKING:
     from core.context import HostContext
@@ -30,7 +30,7 @@ class CliState:
         # Unsettled: listing plugin commands for `--help` must not write a secret key file.
         if self._unsettled is None:
             try:
-                self._unsettled = read_settings(self.config, plugin_aliases=plugin_env_aliases())
+                self._unsettled = read_host_settings(self.config)
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._unsettled
@@ -60,11 +60,22 @@ class CliState:
     def plugin_commands(self) -> dict[str, click.Command]:
         """The enabled plugins' commands; none when the config is broken (built-in commands report it)."""
         if self._plugin_commands is None:
+            self._plugin_commands = {}
             try:
-                commands = flatten(self.plugins.hook.cli_commands())
-            except Exception:  # `difyd --help` must work whatever the config or a plugin does
-                commands = []
-            self._plugin_commands = {command.name: command for command in commands if command.name}
+                plugins = self.plugins
+            except click.ClickException:  # `difyd --help` must work whatever the config says
+                return self._plugin_commands
+            for impl in plugins.hook.cli_commands.get_hookimpls():
+                try:
+                    commands = flatten([impl.function()])
+                except Exception as exc:  # one broken plugin must not take the others' commands away
+                    click.echo(
+                        f"warning: plugin {impl.plugin_name!r} failed to list its commands: "
+                        f"{type(exc).__name__}: {exc}",
+                        err=True,
+                    )
+                    continue
+                self._plugin_commands.update({c.name: c for c in commands if c.name})
         return self._plugin_commands
 
 
@@ -224,7 +235,7 @@ def plugins() -> None:
 @pass_state
 def plugins_list(state: CliState, as_json: bool) -> None:
     """Each plugin's name, version, enabled or not, hooks and settings schema."""
-    infos = describe_plugins(state.plugins)
+    infos = describe_plugins(state.plugins, blocked=state.settings.plugins.blocked)
     if as_json:
         click.echo(json.dumps([info.__dict__ for info in infos], indent=2, default=list))
         return

@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,7 +21,17 @@ from packaging.version import Version
 
 from core import __version__ as CORE_VERSION
 from core import hookspecs
-from core.settings import SettingsError, dotted_to_env, explain_validation_error, field_types, parse_env_value
+from core.settings import (
+    Settings,
+    SettingsError,
+    check_production,
+    dotted_to_env,
+    ensure_secret_key,
+    explain_validation_error,
+    field_types,
+    parse_env_value,
+    read_settings,
+)
 
 ENTRY_POINT_GROUP = "difyd.plugins"
 
@@ -71,11 +82,29 @@ def new_manager() -> pluggy.PluginManager:
     return manager
 
 
-def _check_core_compatibility(name: str, module: object) -> None:
-    requires = getattr(module, "requires_core", None)
-    if requires is None:
+def call_one(manager: pluggy.PluginManager, plugin: object, hook_name: str, **kwargs: Any) -> Any:
+    """One registered plugin's answer to a hook (None when it does not implement it).
+
+    Through pluggy's own records, so a class-based plugin or an implementation registered under
+    another name (``@hookimpl(specname=...)``) answers just as a module-level function does.
+    """
+    for impl in getattr(manager.hook, hook_name).get_hookimpls():
+        if impl.plugin is plugin:
+            return impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+    return None
+
+
+def _probe_manager(name: str, plugin: object) -> pluggy.PluginManager:
+    """A manager holding only ``plugin``: to ask it about itself before (or without) enabling it."""
+    manager = new_manager()
+    manager.register(plugin, name=name)
+    return manager
+
+
+def _check_core_compatibility(name: str, manager: pluggy.PluginManager, plugin: object) -> None:
+    spec_text = call_one(manager, plugin, "requires_core")
+    if spec_text is None:
         return
-    spec_text = requires()
     try:
         spec = SpecifierSet(spec_text)
     except InvalidSpecifier as exc:
@@ -96,14 +125,16 @@ def _shape_strings(raw: dict[str, Any], struct_type: type) -> dict[str, Any]:
     }
 
 
-def _settings_struct(module: object) -> type | None:
+def _settings_struct(manager: pluggy.PluginManager, plugin: object) -> type | None:
     """The settings Struct a plugin declares through ``plugin_settings()``, if it takes settings."""
-    declare = getattr(module, "plugin_settings", None)
-    return None if declare is None else declare()
+    struct_type = call_one(manager, plugin, "plugin_settings")
+    return struct_type if isinstance(struct_type, type) else None
 
 
-def _validate_plugin_settings(name: str, module: object, raw: dict[str, Any]) -> Any:
-    struct_type = _settings_struct(module)
+def _validate_plugin_settings(
+    name: str, manager: pluggy.PluginManager, plugin: object, raw: dict[str, Any]
+) -> Any:
+    struct_type = _settings_struct(manager, plugin)
     if struct_type is None:
         if raw:
             raise SettingsError(f"plugin {name!r} takes no settings, but [plugin.{name}] has {sorted(raw)}")
@@ -118,20 +149,41 @@ def _validate_plugin_settings(name: str, module: object, raw: dict[str, Any]) ->
         ) from exc
 
 
-def plugin_env_aliases() -> dict[str, str]:
-    """Dify-style environment names that plugins map onto their own keys (e.g. OAUTH_TTL_DAYS)."""
+def plugin_env_aliases(blocked: Iterable[str] = ()) -> dict[str, str]:
+    """Dify-style environment names that plugins map onto their own keys (e.g. OAUTH_TTL_DAYS).
+
+    Blocked plugins are not imported at all, here or anywhere."""
     aliases: dict[str, str] = {}
+    skip = set(blocked)
     for name, entry_point in installed_entry_points().items():
+        if name in skip:
+            continue
         try:
             module = entry_point.load()
+            struct_type = _settings_struct(_probe_manager(name, module), module)
         except Exception:  # noqa: S112 - a broken plugin is reported by load_plugins, not here
             continue
-        struct_type = _settings_struct(module)
         if struct_type is None:
             continue
         for env_name, key in getattr(struct_type, "env_aliases", {}).items():
             aliases[env_name] = f"plugin.{name}.{key}"
     return aliases
+
+
+def read_host_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings with the environment aliases the installed plugins declare, the secret key unsettled.
+
+    Read twice: the first pass learns ``plugins.blocked``, so a blocked plugin is never imported
+    just to ask it for aliases."""
+    blocked = read_settings(path, environ).plugins.blocked
+    return read_settings(path, environ, plugin_env_aliases(blocked))
+
+
+def load_host_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """``read_host_settings``, checked for production and with the secret key settled."""
+    settings = read_host_settings(path, environ)
+    check_production(settings)
+    return ensure_secret_key(settings)
 
 
 def _load_entry_point(name: str, entry_point: metadata.EntryPoint) -> ModuleType:
@@ -179,14 +231,14 @@ def load_plugins(
     loaded = LoadedPlugins(manager=manager, installed=installed)
     for name in enabled:
         if name in blocked:
-            continue
+            continue  # never imported
         module = extra_modules[name] if name in extra_modules else _load_entry_point(name, installed[name])
-        _check_core_compatibility(name, module)
-        loaded.settings[name] = _validate_plugin_settings(name, module, sections.get(name, {}))
         try:
             manager.register(module, name=name)
         except pluggy.PluginValidationError as exc:  # a hookimpl asks for arguments its spec lacks
             raise SettingsError(f"plugin {name!r} does not match its hook specs: {exc}") from exc
+        _check_core_compatibility(name, manager, module)
+        loaded.settings[name] = _validate_plugin_settings(name, manager, module, sections.get(name, {}))
     # An implementation without a spec is a typo or a version mismatch: fail loudly.
     try:
         manager.check_pending()
@@ -198,24 +250,25 @@ def load_plugins(
     return loaded
 
 
-def describe_plugins(loaded: LoadedPlugins) -> list[PluginInfo]:
-    """Every installed plugin, enabled (registered) or not, with its hooks and settings JSON Schema."""
+def describe_plugins(loaded: LoadedPlugins, blocked: Iterable[str] = ()) -> list[PluginInfo]:
+    """Every installed plugin, enabled (registered) or not, with its hooks and settings JSON Schema;
+    a blocked plugin is listed without being imported."""
     infos = []
+    skip = set(blocked)
     for name, entry_point in sorted(loaded.installed.items()):
+        version = entry_point.dist.version if entry_point.dist else "unknown"
+        if name in skip:
+            infos.append(PluginInfo(name, version, entry_point.value, enabled=False, error="blocked"))
+            continue
         try:
             module = _load_entry_point(name, entry_point)
-        except SettingsError as exc:
-            version = entry_point.dist.version if entry_point.dist else "unknown"
+            registered = loaded.manager.get_plugin(name) is module
+            manager = loaded.manager if registered else _probe_manager(name, module)
+        except (SettingsError, pluggy.PluginValidationError) as exc:
             infos.append(PluginInfo(name, version, entry_point.value, enabled=False, error=str(exc)))
             continue
-        hooks = tuple(
-            sorted(
-                attr
-                for attr in dir(module)
-                if hasattr(getattr(module, attr), f"{hookspecs.PROJECT}_impl")
-            )
-        )
-        struct_type = _settings_struct(module)
+        hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(module) or ()))
+        struct_type = _settings_struct(manager, module)
         schema = None if struct_type is None else msgspec.json.schema(struct_type)
         infos.append(
             PluginInfo(

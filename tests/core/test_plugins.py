@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 
 from core.app import build_plugins
 from core.hookspecs import hookimpl
-from core.plugins import ENTRY_POINT_GROUP, installed_entry_points, load_plugins, plugin_env_aliases
+from core.plugins import (
+    ENTRY_POINT_GROUP,
+    describe_plugins,
+    installed_entry_points,
+    load_plugins,
+    plugin_env_aliases,
+    read_host_settings,
+)
 from core.settings import DEFAULT_PLUGINS, Settings, SettingsError, apply_environment, validate_tree
 from tests.support.fixtures import settings_tree
 from tests.support.probes import host_for, install_plugin_package, probe_client
@@ -202,3 +210,59 @@ async def test_hello_me_sits_behind_the_bearer_pipeline(make_settings, backend):
         assert answered.status_code == 200
         assert answered.json() == {"token_id": login["token_id"]}
         await truncate(ctx)
+
+
+# --- plugins written as classes, hooks under other names, blocked plugins never imported ---
+
+
+class PaintSettings(msgspec.Struct, forbid_unknown_fields=True):
+    colour: str = "blue"
+
+
+class ClassBasedPlugin:
+    """A plugin object whose hooks are methods, one registered under another name."""
+
+    @hookimpl
+    def plugin_settings(self) -> type:
+        return PaintSettings
+
+    @hookimpl(specname="requires_core")
+    def supported_core(self) -> str:
+        return ">=99"
+
+
+def test_class_based_plugin_with_a_renamed_hook_is_checked_like_a_module():
+    """pluggy's own records answer for a plugin: a method registered with specname is honoured."""
+    with pytest.raises(SettingsError, match="supports core >=99"):
+        load_plugins(["paint"], extra_modules={"paint": ClassBasedPlugin()})
+
+
+def test_class_based_plugin_settings_are_validated():
+    """Settings declared by a method are validated like a module-level hook's."""
+
+    class Compatible(ClassBasedPlugin):
+        @hookimpl(specname="requires_core")
+        def supported_core(self) -> str:
+            return ">=0"
+
+    plugin = {"paint": Compatible()}
+    loaded = load_plugins(["paint"], sections={"paint": {"colour": "red"}}, extra_modules=plugin)
+    assert loaded.settings_for("paint").colour == "red"
+    with pytest.raises(SettingsError, match="plugin 'paint': colour"):
+        load_plugins(["paint"], sections={"paint": {"colour": 3}}, extra_modules=plugin)
+
+
+def test_blocked_plugin_is_never_imported(tmp_path, monkeypatch):
+    """A blocked plugin's module is not imported: not for aliases, not for settings, not for the list."""
+    marker = tmp_path / "imported"
+    root = install_plugin_package(tmp_path / "site", "noisy", f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(root))
+    config = tmp_path / "difyd.toml"
+    config.write_text('[plugins]\nenabled = ["openapi_apps", "noisy"]\nblocked = ["noisy"]\n')
+    settings = read_host_settings(config, environ={})
+    loaded = build_plugins(settings)
+    infos = {info.name: info for info in describe_plugins(loaded, blocked=settings.plugins.blocked)}
+    assert infos["noisy"].error == "blocked" and not infos["noisy"].enabled
+    assert not marker.exists()
+    plugin_env_aliases()  # unblocked, it is imported: the marker proves the probe can see it
+    assert marker.exists()

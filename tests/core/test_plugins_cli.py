@@ -52,13 +52,13 @@ def test_plugins_list_shows_name_version_state_hooks_and_settings(tmp_path):
 
 
 def test_plugins_list_json_and_blocked_plugins(tmp_path):
-    """--json prints the same facts as data; a blocked plugin shows as not enabled."""
+    """--json prints the same facts as data; a blocked plugin shows as blocked, without being imported."""
     output = _invoke(tmp_path, 'enabled = ["oauth_device", "hello"]\nblocked = ["hello"]', "--json")
     infos = {info["name"]: info for info in json.loads(output)}
     assert infos["hello"]["enabled"] is False
     assert infos["hello"]["version"] == "1.2.0"
-    assert infos["hello"]["hooks"] == ["jobs", "plugin_settings", "requires_core", "route_handlers"]
-    assert "greeting" in json.dumps(infos["hello"]["settings_schema"])
+    assert infos["hello"]["error"] == "blocked"
+    assert infos["hello"]["hooks"] == [] and infos["hello"]["settings_schema"] is None
     assert infos["oauth_device"]["enabled"] is True
     assert "plugin_settings" in infos["oauth_device"]["hooks"]
 
@@ -81,3 +81,23 @@ def test_plugins_list_shows_a_broken_disabled_plugin_with_its_error(tmp_path, mo
     assert broken[0] == "broken 0.4.0 (disabled) [probe_broken_plugin]"
     assert "No module named 'no_such_dependency'" in broken[-1] and broken[-1].startswith("  error: ")
     assert "(enabled)" in sections["openapi_apps"][0]
+
+
+BROKEN_COMMANDS = """
+    from core.hookspecs import hookimpl
+
+    @hookimpl
+    def cli_commands():
+        raise RuntimeError("commands need a dependency that is missing")
+"""
+
+
+def test_a_plugin_whose_commands_fail_is_named_and_the_others_still_run(tmp_path, monkeypatch):
+    """One plugin failing to list its commands warns with its name; built-in commands keep working."""
+    monkeypatch.syspath_prepend(str(install_plugin_package(tmp_path / "site", "clumsy", BROKEN_COMMANDS)))
+    config = _config(tmp_path, 'enabled = ["openapi_apps", "clumsy"]')
+    result = CliRunner().invoke(cli, ["--config", str(config), "--help"])
+    assert result.exit_code == 0, result.output
+    warning = "plugin 'clumsy' failed to list its commands: RuntimeError: commands need a dependency"
+    assert warning in result.output
+    assert "Run the HTTP server." in result.output

@@ -1,0 +1,72 @@
+"""``difyd accounts``: create console accounts, set their passwords, list them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from core.admin.passwords import choose_password
+from core.admin.reads import existing_account, oldest_first
+from core.admin.runner import run_with_host
+from core.domain.models import Account, AccountStatus
+
+if TYPE_CHECKING:
+    from core.context import HostContext
+
+ACCOUNT_STATUSES = [status.value for status in AccountStatus]
+
+
+@click.group()
+def accounts() -> None:
+    """Console accounts (people who sign in)."""
+
+
+@accounts.command("create")
+@click.option("--email", required=True, help="Sign-in email (unique, case-insensitive).")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--password", default=None, help="Password (prompted for unless --generate-password).")
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
+@click.option("--status", type=click.Choice(ACCOUNT_STATUSES), default="active", show_default=True)
+def accounts_create(
+    email: str, name: str, password: str | None, generate_password: bool, status: str
+) -> None:
+    """Create an account."""
+    from core.domain import services
+
+    chosen = choose_password(password, generate_password)
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            account = await services.create_account(session, email, name, chosen.secret, status=status)
+            return str(account.id)
+
+    account_id = run_with_host(work)
+    click.echo(f"created account {account_id} <{email.strip()}>")
+    chosen.echo_if_generated()
+
+
+@accounts.command("set-password")
+@click.option("--email", required=True, help="The account's email.")
+@click.option("--password", default=None, help="New password (prompted for unless --generate-password).")
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
+def accounts_set_password(email: str, password: str | None, generate_password: bool) -> None:
+    """Set (or reset) an account's password."""
+    from core.domain import services
+
+    chosen = choose_password(password, generate_password)
+
+    async def work(ctx: HostContext) -> None:
+        async with ctx.session() as session:
+            await services.set_password(session, await existing_account(session, email), chosen.secret)
+
+    run_with_host(work)
+    click.echo(f"password set for <{email.strip()}>")
+    chosen.echo_if_generated()
+
+
+@accounts.command("list")
+def accounts_list() -> None:
+    """Every account: id, email, name, status."""
+    for account in run_with_host(lambda ctx: oldest_first(ctx, Account)):
+        click.echo(f"{account.id}  {account.email}  {account.name!r}  {account.status}")

@@ -14,7 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from core import __version__
 from core.audit import AuditLogSink
-from core.auth.bearer import BearerPipeline
+from core.auth.bearer import BearerPipeline, collect_authenticators
 from core.auth.console_routes import ConsoleController
 from core.context import HostContext
 from core.db.engine import create_engine
@@ -62,6 +62,7 @@ def build_context(
         jobs=None,  # type: ignore[arg-type]  # set below: job hooks receive the context
     )
     ctx.jobs = build_job_queue(ctx)
+    ctx.authenticators = collect_authenticators(ctx)
     return ctx
 
 

@@ -20,6 +20,7 @@ from core.state.contract import StateStore
 
 if TYPE_CHECKING:
     from core.audit import AuditEvent
+    from core.auth.bearer import BearerAuthenticator
     from core.jobs.queue import JobQueue
     from core.plugins import LoadedPlugins
 
@@ -36,6 +37,8 @@ class HostContext:
     session_maker: async_sessionmaker[AsyncSession] = field(init=False)
     reads: AsyncEngine = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    # The enabled plugins' bearer authenticators by token prefix (core.auth.bearer.collect_authenticators).
+    authenticators: dict[str, BearerAuthenticator] = field(default_factory=dict)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)
     _signers: dict[str, Signer] = field(default_factory=dict, repr=False)
     _announcements: set[asyncio.Task[None]] = field(default_factory=set, repr=False)

@@ -55,9 +55,9 @@ def cli_commands() -> Any:
     """Return a list of click commands or groups added to the ``difyd`` command line."""
 
 
-@hookspec(firstresult=True)
-def bearer_authenticator(ctx: HostContext, prefix: str) -> Any:
-    """Return the ``core.auth.BearerAuthenticator`` that resolves tokens with this prefix, or None."""
+@hookspec
+def bearer_authenticators(ctx: HostContext) -> Any:
+    """Return the ``core.auth.BearerAuthenticator`` objects of this plugin, one per token prefix."""
 
 
 @hookspec(firstresult=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -22,16 +22,31 @@ SENSITIVE_KEYS = frozenset(
         "secret_key", "previous_secret_keys", "csrf_token", "x-csrf-token",
     }
 )
-# Anything that looks like one of our bearer tokens, wherever it hides in a message.
-TOKEN_PATTERN = re.compile(r"\b(dfo[ae]_)[A-Za-z0-9_-]{8,}")
+# Token prefixes the enabled authenticators declared (core.auth.bearer.collect_authenticators):
+# text that starts with one and goes on like a token is masked wherever it hides in a message.
+_token_prefixes: set[str] = set()
+_token_pattern: re.Pattern[str] | None = None
 # "Bearer <anything>" in free text (an echoed header, an exception message).
 BEARER_PATTERN = re.compile(r"(?i)\b(bearer\s+)\S+")
 REDACTED = "[redacted]"
 _HANDLER_NAME = "difyd"
 
 
+def redact_token_prefixes(prefixes: Iterable[str]) -> None:
+    """Mask tokens of these prefixes in every log line from now on (prefixes are only ever added)."""
+    global _token_pattern
+    new = set(prefixes) - _token_prefixes
+    if not new:
+        return
+    _token_prefixes.update(new)
+    alternatives = "|".join(re.escape(prefix) for prefix in sorted(_token_prefixes, key=len, reverse=True))
+    _token_pattern = re.compile(rf"\b({alternatives})[A-Za-z0-9_-]{{8,}}")
+
+
 def _scrub_text(value: str) -> str:
-    return BEARER_PATTERN.sub(r"\1" + REDACTED, TOKEN_PATTERN.sub(r"\1" + REDACTED, value))
+    if _token_pattern is not None:
+        value = _token_pattern.sub(r"\1" + REDACTED, value)
+    return BEARER_PATTERN.sub(r"\1" + REDACTED, value)
 
 
 def _scrub(value: Any) -> Any:

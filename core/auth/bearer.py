@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import uuid
 import weakref
@@ -26,19 +27,21 @@ import structlog
 from sqlalchemy import select
 
 from core.audit import AuditEvent
-from core.auth.subject import ACCOUNT, CANONICAL_SURFACE, EXTERNAL_SSO, Subject, TokenRecord
+from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
 from core.domain.changes import GENERATION_KEY, generation_of
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import TOKENS_REJECTED
 from core.http.ratelimit import RateLimit
+from core.logging import redact_token_prefixes
+from core.plugins import flatten
+from core.settings import SettingsError
 from core.state.contract import Incr, StateStore
 
 CACHE_PREFIX = "auth:token:"
 NEGATIVE_UNKNOWN = b"invalid"
 NEGATIVE_EXPIRED = b"expired"
-TOKEN_EXPIRED_HINT = "Run 'difyctl auth login' to mint a fresh token."
 BEARER_DISABLED = "bearer_auth_disabled: set ENABLE_OAUTH_BEARER=true to enable"
 
 log = structlog.get_logger("difyd.auth")
@@ -46,9 +49,14 @@ log = structlog.get_logger("difyd.auth")
 
 @runtime_checkable
 class BearerAuthenticator(Protocol):
-    """Resolves tokens of one prefix. Provided by a plugin through the ``bearer_authenticator`` hook."""
+    """Resolves tokens of one prefix. Provided by a plugin through the ``bearer_authenticators`` hook."""
 
-    prefix: str
+    prefix: str  # e.g. "dfoa_": lower-case letters and digits, then one underscore
+    # Where the subjects of these tokens belong: a token presented on a route that does not accept its
+    # kind of subject is refused with this path, so the client knows where to go instead.
+    canonical_surface: str
+    # Said to the holder of an expired token (how to get a new one), or None.
+    expired_hint: str | None
 
     async def resolve(self, token_hash: str) -> TokenRecord | None:
         """Return the live-or-expired record behind this hash, or None if unknown or revoked."""
@@ -193,9 +201,35 @@ def unknown_or_revoked() -> TokenRejected:
     return TokenRejected("token unknown or revoked", "unknown_or_revoked")
 
 
-def token_expired() -> TokenRejected:
+def token_expired(authenticator: BearerAuthenticator) -> TokenRejected:
     message = "Bearer token has expired."
-    return TokenRejected(message, "expired", code="token_expired", hint=TOKEN_EXPIRED_HINT)
+    return TokenRejected(message, "expired", code="token_expired", hint=authenticator.expired_hint)
+
+
+PREFIX_SHAPE = re.compile(r"^[a-z][a-z0-9]{1,15}_$")
+
+
+def collect_authenticators(ctx: HostContext) -> dict[str, BearerAuthenticator]:
+    """Every enabled plugin's authenticators by prefix; a malformed or doubly claimed prefix stops
+    startup. Their prefixes join the log redaction, so a token is masked wherever it is written."""
+    authenticators: dict[str, BearerAuthenticator] = {}
+    owners: dict[str, str] = {}
+    for impl in ctx.plugins.hook.bearer_authenticators.get_hookimpls():
+        for authenticator in flatten([impl.function(**{"ctx": ctx} if "ctx" in impl.argnames else {})]):
+            prefix = getattr(authenticator, "prefix", None)
+            if not isinstance(prefix, str) or not PREFIX_SHAPE.match(prefix):
+                raise SettingsError(
+                    f"plugin {impl.plugin_name!r} declares a bearer authenticator with prefix {prefix!r}; "
+                    "a prefix is 2-16 lower-case letters or digits (a letter first) and one underscore"
+                )
+            if prefix in owners:
+                raise SettingsError(
+                    f"plugins {owners[prefix]!r} and {impl.plugin_name!r} both authenticate {prefix!r} tokens"
+                )
+            owners[prefix] = impl.plugin_name
+            authenticators[prefix] = authenticator
+    redact_token_prefixes(authenticators)
+    return authenticators
 
 
 class BearerPipeline:
@@ -206,7 +240,7 @@ class BearerPipeline:
         self.state = ctx.state
         self.settings = ctx.settings.bearer
         self.clock = clock
-        self._authenticators: dict[str, BearerAuthenticator] = {}
+        self._authenticators = ctx.authenticators
         self.per_token = RateLimit("token", self.settings.rate_limit_per_token, 60)
         # Never longer than the shared cache would keep the entry.
         near_seconds = min(self.settings.local_cache_seconds, self.settings.positive_cache_seconds)
@@ -214,16 +248,7 @@ class BearerPipeline:
         _register(self.state, self.near)
 
     def authenticator_for(self, prefix: str) -> BearerAuthenticator | None:
-        # Only answers are remembered: the prefix comes from the client, and remembering every
-        # unknown one would let a caller grow this dict without bound.
-        authenticator = self._authenticators.get(prefix)
-        if authenticator is None:
-            authenticator = self.ctx.plugins.hook.bearer_authenticator(
-                ctx=self.ctx, prefix=prefix
-            )
-            if authenticator is not None:
-                self._authenticators[prefix] = authenticator
-        return authenticator
+        return self._authenticators.get(prefix)
 
     async def authenticate(self, header: str | None, ip: str = "") -> Subject:
         """The Subject behind ``Authorization``; ``ip`` (the client's) lets an address that presented
@@ -291,7 +316,7 @@ class BearerPipeline:
         if raw == NEGATIVE_UNKNOWN:
             raise unknown_or_revoked()
         if raw == NEGATIVE_EXPIRED:
-            raise token_expired()
+            raise token_expired(authenticator)
         if raw is not None:
             try:
                 entry = _decode_entry(raw)
@@ -340,7 +365,7 @@ class BearerPipeline:
         await self.state.set(
             CACHE_PREFIX + token_hash, NEGATIVE_EXPIRED, ttl=self.settings.negative_cache_seconds
         )
-        raise token_expired()
+        raise token_expired(authenticator)
 
     async def _memberships(self, record: TokenRecord) -> dict[str, str]:
         """Snapshot of the account's workspaces (id -> role), cached with the token until it expires
@@ -409,5 +434,6 @@ class BearerPipeline:
                 },
             )
         )
-        canonical = CANONICAL_SURFACE.get(subject.kind, "/openapi/v1")
+        authenticator = self._authenticators.get(subject.prefix)
+        canonical = authenticator.canonical_surface if authenticator else "/openapi/v1"
         return ApiError(403, f"wrong_surface (canonical: {canonical})")

@@ -10,13 +10,6 @@ ACCOUNT = "account"
 EXTERNAL_SSO = "external_sso"
 SCOPE_FULL = "full"
 
-# Where each kind of subject belongs; a subject on the other surface is told where to go.
-CANONICAL_SURFACE = {
-    ACCOUNT: "/openapi/v1/apps",
-    EXTERNAL_SSO: "/openapi/v1/permitted-external-apps",
-}
-
-
 class TokenRecord(msgspec.Struct):
     """What an authenticator knows about a token; cached (JSON) for the positive TTL."""
 

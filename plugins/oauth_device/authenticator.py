@@ -17,21 +17,27 @@ from plugins.oauth_device.usage import record_use
 log = structlog.get_logger("difyd.oauth_device")
 
 EXTERNAL_SCOPES = ["apps:run", "apps:read:permitted-external"]
+# What difyctl users are told when their token has expired.
+EXPIRED_HINT = "Run 'difyctl auth login' to mint a fresh token."
 
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """What a prefix promises about its rows: the subject kind, its scopes, and whether it has an account."""
+    """What a prefix promises about its rows: the subject kind, its scopes, whether it has an account,
+    and the surface its subjects belong on."""
 
     prefix: str
     kind: str
     scopes: tuple[str, ...]
     has_account: bool
+    canonical_surface: str
 
 
 VARIANTS = {
-    ACCOUNT_PREFIX: Variant(ACCOUNT_PREFIX, ACCOUNT, (SCOPE_FULL,), True),
-    EXTERNAL_PREFIX: Variant(EXTERNAL_PREFIX, EXTERNAL_SSO, tuple(EXTERNAL_SCOPES), False),
+    ACCOUNT_PREFIX: Variant(ACCOUNT_PREFIX, ACCOUNT, (SCOPE_FULL,), True, "/openapi/v1/apps"),
+    EXTERNAL_PREFIX: Variant(
+        EXTERNAL_PREFIX, EXTERNAL_SSO, tuple(EXTERNAL_SCOPES), False, "/openapi/v1/permitted-external-apps"
+    ),
 }
 
 
@@ -42,6 +48,8 @@ class AccessTokenAuthenticator:
         self.ctx = ctx
         self.variant = variant
         self.prefix = variant.prefix
+        self.canonical_surface = variant.canonical_surface
+        self.expired_hint: str | None = EXPIRED_HINT
 
     async def resolve(self, token_hash: str) -> TokenRecord | None:
         runtime = runtime_of(self.ctx)
@@ -80,7 +88,3 @@ class AccessTokenAuthenticator:
                 )
             )
 
-
-def authenticator_for(ctx: HostContext, prefix: str) -> AccessTokenAuthenticator | None:
-    variant = VARIANTS.get(prefix)
-    return AccessTokenAuthenticator(ctx, variant) if variant else None

@@ -14,7 +14,7 @@ from core.hookspecs import hookimpl
 from core.http.headers import HeaderPolicy
 from plugins.oauth_device import models  # noqa: F401 - registers the table on the shared metadata
 from plugins.oauth_device.approvals import DeviceApprovalService
-from plugins.oauth_device.authenticator import authenticator_for
+from plugins.oauth_device.authenticator import VARIANTS, AccessTokenAuthenticator
 from plugins.oauth_device.jobs import JOBS, cron_schedules
 from plugins.oauth_device.page import routes as page
 from plugins.oauth_device.routes.account import AccountController
@@ -69,8 +69,8 @@ def cron_jobs(ctx: HostContext) -> list[Any]:
 
 
 @hookimpl
-def bearer_authenticator(ctx: HostContext, prefix: str) -> Any:
-    return authenticator_for(ctx, prefix)
+def bearer_authenticators(ctx: HostContext) -> list[AccessTokenAuthenticator]:
+    return [AccessTokenAuthenticator(ctx, variant) for variant in VARIANTS.values()]
 
 
 @hookimpl

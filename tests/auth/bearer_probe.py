@@ -44,11 +44,17 @@ log = structlog.get_logger("difyd.probe")
 PROBE_HITS = counter("probe_hits", "Requests answered by the bearer probe plugin", ("route",))
 
 
+EXPIRED_HINT = "Ask the probe for a new token."
+
+
 class DictAuthenticator:
     """Resolves tokens of one prefix from a dict of token hash -> TokenRecord; counts its calls."""
 
-    def __init__(self, prefix: str, records: dict[str, TokenRecord]) -> None:
+    expired_hint = EXPIRED_HINT
+
+    def __init__(self, prefix: str, records: dict[str, TokenRecord], canonical_surface: str) -> None:
         self.prefix = prefix
+        self.canonical_surface = canonical_surface
         self.records = records
         self.resolved: list[str] = []
         self.expired: list[str] = []
@@ -134,8 +140,8 @@ class BearerProbe:
     def __init__(self) -> None:
         self.records: dict[str, TokenRecord] = {}
         self.authenticators = {
-            "dfoa_": DictAuthenticator("dfoa_", self.records),
-            "dfoe_": DictAuthenticator("dfoe_", self.records),
+            "dfoa_": DictAuthenticator("dfoa_", self.records, "/openapi/v1/probe/apps"),
+            "dfoe_": DictAuthenticator("dfoe_", self.records, "/openapi/v1/probe/external"),
         }
         self.audit: list[Any] = []
 
@@ -177,8 +183,8 @@ class BearerProbe:
         self.records.pop(hash_token(token), None)
 
     @hookimpl
-    def bearer_authenticator(self, prefix: str) -> DictAuthenticator | None:
-        return self.authenticators.get(prefix)
+    def bearer_authenticators(self) -> list[DictAuthenticator]:
+        return list(self.authenticators.values())
 
     @hookimpl
     def route_handlers(self, ctx: Any) -> list[Any]:

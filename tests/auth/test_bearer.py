@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event
 
 from core.auth import ACCOUNT, EXTERNAL_SSO, hash_token
-from core.auth.bearer import BEARER_DISABLED, CACHE_PREFIX, TOKEN_EXPIRED_HINT, forget_token
-from tests.auth.bearer_probe import Clock, bearer, running
+from core.auth.bearer import BEARER_DISABLED, CACHE_PREFIX, forget_token
+from tests.auth.bearer_probe import EXPIRED_HINT, Clock, bearer, running
 from tests.support import factories
 
 CHALLENGE = 'Bearer realm="api"'
@@ -26,7 +26,7 @@ def assert_401(response, message: str, code: str = "unauthorized") -> None:
     assert body["code"] == code and body["message"] == message and body["status"] == 401
 
 
-async def test_hook_bearer_authenticator(make_settings):
+async def test_authenticator_resolves_the_subject_the_route_sees(make_settings):
     """A plugin's authenticator resolves tokens of its prefix into the subject the route sees."""
     async with running(make_settings) as run:
         token = run.probe.mint(ACCOUNT)
@@ -147,7 +147,7 @@ async def test_expiry_is_checked_on_cache_hits(make_settings):
         for _ in range(2):
             response = await call(run, token)
             assert_401(response, "Bearer token has expired.", code="token_expired")
-            assert response.json()["hint"] == TOKEN_EXPIRED_HINT
+            assert response.json()["hint"] == EXPIRED_HINT  # the authenticator's own words
         assert run.probe.resolve_calls() == 1
         assert len(run.probe.expire_calls()) == 1
 
@@ -224,20 +224,21 @@ async def test_membership_snapshot(make_settings):
 
 
 async def test_wrong_surface_is_403_and_audited(make_settings):
-    """Each subject kind is refused on the other's surface, told its canonical path, and audited."""
+    """Each subject kind is refused on the other's surface, told the canonical path its authenticator
+    declares, and audited."""
     async with running(make_settings) as run:
         external = run.probe.mint(EXTERNAL_SSO)
         response = await call(run, external, "/openapi/v1/probe/apps")
         assert response.status_code == 403
         assert response.json() == {
             "code": "forbidden",
-            "message": "wrong_surface (canonical: /openapi/v1/permitted-external-apps)",
+            "message": "wrong_surface (canonical: /openapi/v1/probe/external)",
             "status": 403,
         }
         account = run.probe.mint(ACCOUNT)
         response = await call(run, account, "/openapi/v1/probe/external")
         assert response.status_code == 403
-        assert response.json()["message"] == "wrong_surface (canonical: /openapi/v1/apps)"
+        assert response.json()["message"] == "wrong_surface (canonical: /openapi/v1/probe/apps)"
         denied = [e for e in run.probe.audit if e.name == "openapi.wrong_surface_denied"]
         assert [e.fields["subject_type"] for e in denied] == ["external_sso", "account"]
         assert denied[0].fields["attempted_path"] == "/openapi/v1/probe/apps"

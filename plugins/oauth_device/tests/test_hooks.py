@@ -11,24 +11,27 @@ from tests.support.tokens import DEVICE, bearer, device_login, poll, start_devic
 from .helpers import decide, insert_external_token, pending_code, record_audit
 
 
-async def test_hook_bearer_authenticator(client, host):
-    """The plugin resolves dfoa_ and dfoe_ through the hook; other prefixes are not its business."""
+async def test_hook_bearer_authenticators(client, host):
+    """The plugin resolves dfoa_ and dfoe_ through the hook and says where each belongs."""
     alice = await factories.person(host)
     await factories.workspace(host, "Acme", (alice, "owner"))
     login = await device_login(client, alice)
-    account = host.plugins.hook.bearer_authenticator(ctx=host, prefix="dfoa_")
+    authenticators = {a.prefix: a for a in host.plugins.hook.bearer_authenticators(ctx=host)[0]}
+    assert sorted(authenticators) == ["dfoa_", "dfoe_"]
+    account = authenticators["dfoa_"]
+    assert account.canonical_surface == "/openapi/v1/apps" and "difyctl auth login" in account.expired_hint
     record = await account.resolve(hash_token(login["token"]))
     assert record.kind == ACCOUNT and record.scopes == ["full"] and record.token_id == login["token_id"]
     assert record.account_id == alice.id and record.subject_issuer == "dify:account"
     assert isinstance(record.expires_at, float)
-    external = host.plugins.hook.bearer_authenticator(ctx=host, prefix="dfoe_")
+    external = authenticators["dfoe_"]
+    assert external.canonical_surface == "/openapi/v1/permitted-external-apps"
     token, _token_id = await insert_external_token(host)
     record = await external.resolve(hash_token(token))
     assert record.kind == EXTERNAL_SSO and record.account_id is None
     assert record.scopes == ["apps:run", "apps:read:permitted-external"]
     # Each authenticator only knows its own variant.
     assert await account.resolve(hash_token(token)) is None
-    assert host.plugins.hook.bearer_authenticator(ctx=host, prefix="dfp_") is None
 
 
 async def test_hook_device_approvals(client, host):

@@ -96,5 +96,10 @@ def shutdown(ctx: HostContext) -> Any:
 
 
 @hookspec
+def next_steps(ctx: HostContext) -> Any:
+    """Return command lines a person can try next against this server (``difyd demo`` prints them)."""
+
+
+@hookspec
 def demo_data(ctx: HostContext, seed: Any) -> Any:
     """Add this plugin's demo rows after the core demo data is seeded (``seed`` names what exists)."""

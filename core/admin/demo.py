@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 import click
 
 from core.admin.passwords import long_enough
-from core.admin.runner import command_settings, run_with_host
+from core.admin.runner import run_with_host
+from core.plugins import flatten
 
 if TYPE_CHECKING:
     from core.context import HostContext
     from core.domain.demo import DemoSeed
-    from core.settings import Settings
 
 
 @click.command("demo")
@@ -23,10 +23,10 @@ def demo(if_empty: bool, password: str | None) -> None:
     from core.domain import demo as demo_data
     from core.domain import services
 
-    settings = command_settings()
     secret = long_enough(password) if password is not None else demo_data.generate_password()
 
-    async def work(ctx: HostContext) -> tuple[str, DemoSeed | None]:
+    async def work(ctx: HostContext) -> tuple[str, DemoSeed | None, list[str]]:
+        steps = [str(step) for step in flatten(ctx.plugins.hook.next_steps(ctx=ctx))]
         async with ctx.session() as session:
             demo_exists = await services.account_by_email(session, demo_data.DEMO_EMAIL) is not None
             if demo_exists and not if_empty:
@@ -36,10 +36,10 @@ def demo(if_empty: bool, password: str | None) -> None:
                     "--generate-password`"
                 )
             if if_empty and await services.any_account_exists(session):
-                return ("demo" if demo_exists else "other"), None
-        return "created", await demo_data.seed_demo(ctx, secret)
+                return ("demo" if demo_exists else "other"), None, steps
+        return "created", await demo_data.seed_demo(ctx, secret), steps
 
-    outcome, seed = run_with_host(work)
+    outcome, seed, steps = run_with_host(work)
     if seed is None:
         if outcome == "demo":
             email = demo_data.DEMO_EMAIL
@@ -49,21 +49,21 @@ def demo(if_empty: bool, password: str | None) -> None:
             )
         else:
             click.echo("accounts exist: no demo data added (run `difyd demo` to add it anyway)")
-        click.echo(f"sign in from the CLI: {_login_hint(settings)}")
+        _print_next_steps(steps)
         return
-    _print_demo(seed, settings)
+    _print_demo(seed)
+    _print_next_steps(steps)
 
 
-def _login_hint(settings: Settings) -> str:
-    host = settings.server.host
-    if host in {"0.0.0.0", "::", ""}:  # noqa: S104 - a bind-all address is not one a client can dial
-        host = "127.0.0.1"
-    scheme = "http" if host in {"127.0.0.1", "localhost", "::1"} else "https"
-    insecure = " --insecure" if scheme == "http" else ""
-    return f"difyctl auth login --host {scheme}://{host}:{settings.server.port}{insecure}"
+def _print_next_steps(steps: list[str]) -> None:
+    """What the enabled plugins suggest trying next (the CLI login, then a first request)."""
+    if steps:
+        click.echo("next:")
+        for step in steps:
+            click.echo(f"  {step}")
 
 
-def _print_demo(seed: DemoSeed, settings: Settings) -> None:
+def _print_demo(seed: DemoSeed) -> None:
     apps_by_workspace: dict[str, list[str]] = {}
     for app in seed.apps:
         label = f"{app['name']} ({app['mode']}{'' if app['enable_api'] else ', API disabled'})"
@@ -78,8 +78,3 @@ def _print_demo(seed: DemoSeed, settings: Settings) -> None:
     for workspace in seed.workspaces:
         listed = ", ".join(apps_by_workspace.get(workspace["id"], []))
         click.echo(f"  workspace {workspace['name']!r}: {listed}")
-    click.echo("next:")
-    click.echo(f"  {_login_hint(settings)}")
-    click.echo("  difyctl get workspace")
-    click.echo("  difyctl get app")
-    click.echo("  difyctl describe app <app id>")

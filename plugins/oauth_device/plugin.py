@@ -76,3 +76,10 @@ def bearer_authenticators(ctx: HostContext) -> list[AccessTokenAuthenticator]:
 @hookimpl
 def device_approvals(ctx: HostContext) -> DeviceApprovalService:
     return DeviceApprovalService(runtime_of(ctx))
+
+
+@hookimpl(tryfirst=True)  # signing in comes before anything the other plugins suggest
+def next_steps(ctx: HostContext) -> list[str]:
+    url = ctx.settings.public_api_url
+    insecure = " --insecure" if url.startswith("http://") else ""
+    return [f"difyctl auth login --host {url}{insecure}"]

@@ -42,3 +42,9 @@ def route_handlers(ctx: HostContext) -> list[Any]:
 @hookimpl
 def migration_locations() -> list[Path]:
     return [MIGRATIONS]
+
+
+@hookimpl
+def next_steps(ctx: HostContext) -> list[str]:
+    """What to try once difyctl is signed in."""
+    return ["difyctl get workspace", "difyctl get app", "difyctl describe app <app id>"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +15,8 @@ from core.domain import services
 from core.domain.demo import DEMO_EMAIL
 from core.domain.models import USER_FACING_MODES, App, Membership, Workspace
 from core.hookspecs import hookimpl
+from core.settings import PluginsSettings
+from tests.admin.conftest import settings_toml
 from tests.support import factories
 
 
@@ -32,7 +35,8 @@ async def test_demo_seeds_and_prints_credentials(difyd, host, settings):
     async with host.session() as session:
         account = await services.account_by_email(session, DEMO_EMAIL)
     assert verify_password(account.password_hash, password)
-    assert f"difyctl auth login --host http://127.0.0.1:{settings.server.port} --insecure" in result.output
+    # Where clients reach the API, from configuration (console_api_url / console_web_url).
+    assert f"difyctl auth login --host {settings.public_api_url} --insecure" in result.output
     assert "difyctl get app" in result.output
 
 
@@ -141,3 +145,43 @@ async def test_hook_demo_data(difyd, host, monkeypatch: pytest.MonkeyPatch):
     async with host.session() as session:
         names = set((await session.execute(select(App.name))).scalars())
     assert "Plugin Demo" in names
+
+
+class StepsProbe:
+    @hookimpl
+    def next_steps(self, ctx: Any) -> list[str]:
+        return [f"probe-cli ping {ctx.settings.public_api_url}"]
+
+
+def _next_steps(output: str) -> list[str]:
+    lines = output.splitlines()
+    return [line.strip() for line in lines[lines.index("next:") + 1 :]] if "next:" in lines else []
+
+
+async def test_hook_next_steps(difyd, host, settings, monkeypatch: pytest.MonkeyPatch):
+    """`difyd demo` ends with each enabled plugin's next steps, signing in first."""
+    build_plugins = core_app.build_plugins
+
+    def with_probe(settings: Any) -> Any:
+        plugins = build_plugins(settings)
+        plugins.manager.register(StepsProbe(), name="tests.steps_probe")
+        return plugins
+
+    monkeypatch.setattr(core_app, "build_plugins", with_probe)
+    result = await difyd("demo", "--password", "demo-password")
+    assert result.exit_code == 0, result.output
+    url = settings.public_api_url
+    steps = _next_steps(result.output)
+    assert steps[0] == f"difyctl auth login --host {url} --insecure"  # oauth_device's, first
+    assert f"probe-cli ping {url}" in steps
+    assert "difyctl describe app <app id>" in steps  # openapi_apps'
+
+
+async def test_demo_suggests_nothing_without_plugins(difyd, host, settings, tmp_path):
+    """The core names no client: with no plugin enabled, the demo prints no next steps."""
+    bare = msgspec.structs.replace(settings, plugins=PluginsSettings(enabled=[]))
+    config = tmp_path / "bare.toml"
+    config.write_text(settings_toml(bare), encoding="utf-8")
+    result = await difyd("demo", "--password", "demo-password", config=config)
+    assert result.exit_code == 0, result.output
+    assert "next:" not in result.output and "difyctl" not in result.output

@@ -48,3 +48,4 @@ async def test_hook_demo_data(make_settings, backend):
             assert str(tenant_id) == seed.workspaces[0]["id"]
         finally:
             await truncate(ctx)
+

@@ -15,33 +15,18 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from clients import xff_lua
-from harness import (
-    DURATION,
-    Figure,
-    Measurement,
-    Stack,
-    bearer_script,
-    ceiling_of,
-    check_max,
-    check_ratio,
-    console_login,
-    device_login,
-    info,
-    log,
-    lua_script,
-    measure,
-    measure_ceiling,
-    plugin_has_routes,
-    print_table,
-    probe_sql,
-    section,
-    timed,
-    write_results,
-)
+from config_files import plugin_has_routes
+from device_flow import mint_tokens
+from harness import Stack
+from knobs import DURATION
+from measurement import Measurement, ceiling_of, measure, measure_ceiling, probe_sql
+from progress import log, section, timed, timed_async
+from report import Figure, check_max, check_ratio, info, publish
 from seed import add_workspace, seed_apps, seed_owner, with_context
+from wrk import bearer_script, lua_script, xff_lua
 
 NAME = "apps"
+TITLE = "issue #4: openapi read surface (bench/apps_bench.py)"
 SIZES = [int(size) for size in os.environ.get("BENCH_APP_SIZES", "100,10000,100000").split(",")]
 SESSIONS = 5  # device sessions of the benchmark account (the sessions list returns them)
 DEVICE_CODE_LIMIT_PER_IP = 60  # plugins/oauth_device/abuse.py: 60 an hour per client address
@@ -49,14 +34,6 @@ DEVICE_CODE_LIMIT_PER_IP = 60  # plugins/oauth_device/abuse.py: 60 an hour per c
 
 def size_label(size: int) -> str:
     return f"{size // 1000}k" if size >= 1000 else str(size)
-
-
-async def mint_tokens(base: str, email: str, count: int) -> list[str]:
-    import httpx
-
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        await console_login(client, email)
-        return [str((await device_login(client, f"bench session {n}"))["token"]) for n in range(count)]
 
 
 def xff_bypass_check(base: str, attempts: int) -> dict[str, Any]:
@@ -96,9 +73,7 @@ def main() -> int:
     apps_ready = plugin_has_routes("openapi_apps")
     if not plugin_has_routes("oauth_device"):
         notes.append("oauth_device has no routes yet: no token, nothing to measure")
-        print_table("issue #4: openapi read surface (bench/apps_bench.py)", figures, notes)
-        write_results(NAME, figures, runs, notes)
-        return 0
+        return publish(NAME, TITLE, figures, runs, notes)
     with Stack(NAME) as stack:
         config = stack.config({"server": {"trusted_proxies": ["127.0.0.1/32"]}}, "apps")
         # Its own key prefix: the limit buckets start empty (the main server's logins used 127.0.0.1's).
@@ -117,7 +92,7 @@ def main() -> int:
             describe_app = ""
             for size in SIZES:
                 workspace_id = await add_workspace(ctx, owner, size_label(size))
-                (greeter, seconds) = await _timed_async(seed_apps(ctx, owner, workspace_id, size))
+                (greeter, seconds) = await timed_async(seed_apps(ctx, owner, workspace_id, size))
                 log(f"seeded {size:,} apps in {seconds:.1f} s")
                 workspaces[size] = str(workspace_id)
                 describe_app = describe_app or str(greeter)
@@ -131,7 +106,8 @@ def main() -> int:
         stack.vacuum_analyze()
 
         server = stack.server(config, 5175)
-        tokens = asyncio.run(mint_tokens(server.base, owner.email, SESSIONS))
+        labels = [f"bench session {n}" for n in range(SESSIONS)]
+        tokens = asyncio.run(mint_tokens(server.base, owner.email, labels))
         token = tokens[0]
         script = bearer_script(token)
 
@@ -268,9 +244,7 @@ def main() -> int:
             "wrk_duration_s": DURATION,
         }
     )
-    print_table("issue #4: openapi read surface (bench/apps_bench.py)", figures, notes)
-    write_results(NAME, figures, runs, notes)
-    return 0 if all(f.passed is not False for f in figures) else 1
+    return publish(NAME, TITLE, figures, runs, notes)
 
 
 def _code_request_lua() -> str:
@@ -287,14 +261,6 @@ response = function(status, headers, body)
   answers[key] = (answers[key] or 0) + 1
 end
 """
-
-
-async def _timed_async(awaitable: Any) -> tuple[Any, float]:
-    import time
-
-    started = time.perf_counter()
-    value = await awaitable
-    return value, time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from harness import lua_string
+from device_flow import CLIENT_ID, DEVICE_PATH, classify_answer, poll_body, walk_device_flow
 
-# RFC 2544's benchmarking range: client addresses the bench's trusted "load balancer" forwards.
+# RFC 2544's benchmarking range: client addresses the bench's trusted "load balancer" forwards (the same
+# range as wrk.xff_lua's).
 _BENCH_NET = (198, 18)
 
 
@@ -29,48 +30,6 @@ _ip_counter = itertools.count(random.randrange(0, 65536))
 
 def next_client_ip() -> str:
     return bench_ip(next(_ip_counter))
-
-
-def xff_lua(per_thread: int = 65536) -> str:
-    """wrk Lua: one distinct X-Forwarded-For per request (threads take disjoint ranges)."""
-    return f"""
-local n = 0
-local function client_ip()
-  n = n + 1
-  local k = (thread_index or 0) * {per_thread} + n
-  k = k % 131072
-  return string.format("198.%d.%d.%d", 18 + math.floor(k / 65536), math.floor(k / 256) % 256, k % 256)
-end
-"""
-
-
-def rotating_body_lua(bodies: list[str], path: str, xff: bool = False) -> str:
-    """wrk Lua: POST the bodies in turn (threads start at different offsets), counting the answers."""
-    table = ",\n".join(lua_string(body) for body in bodies)
-    return (
-        (xff_lua() if xff else "")
-        + f"""
-local bodies = {{
-{table}
-}}
-local i = nil
-answers = {{}}
-request = function()
-  if i == nil then i = (thread_index or 0) * math.floor(#bodies / 2) end
-  i = i % #bodies + 1
-  local headers = {{["Content-Type"] = "application/json"}}
-  {'headers["X-Forwarded-For"] = client_ip()' if xff else ""}
-  return wrk.format("POST", {lua_string(path)}, headers, bodies[i])
-end
-response = function(status, headers, body)
-  local code = body:match('"error"%s*:%s*"([%w_]+)"')
-  if code == nil then
-    if body:find('"token"', 1, true) then code = "token" else code = "status_" .. status end
-  end
-  answers[code] = (answers[code] or 0) + 1
-end
-"""
-    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -112,18 +71,6 @@ class LoadResult:
         }
 
 
-def _answer(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"status_{response.status_code}"
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
-    if isinstance(body, dict) and "token" in body:
-        return "token"
-    return f"status_{response.status_code}"
-
-
 async def issue_device_codes(base: str, count: int, concurrency: int = 16) -> list[str]:
     """``count`` pending device codes, each requested from its own (forwarded) client address."""
     codes: list[str] = []
@@ -131,8 +78,8 @@ async def issue_device_codes(base: str, count: int, concurrency: int = 16) -> li
     async def worker(client: httpx.AsyncClient, todo: Iterator[int]) -> None:
         for _ in todo:
             response = await client.post(
-                "/openapi/v1/oauth/device/code",
-                json={"client_id": "difyctl", "device_label": f"storm {uuid.uuid4().hex[:8]}"},
+                f"{DEVICE_PATH}/code",
+                json={"client_id": CLIENT_ID, "device_label": f"storm {uuid.uuid4().hex[:8]}"},
                 headers={"X-Forwarded-For": next_client_ip()},
             )
             response.raise_for_status()
@@ -188,18 +135,6 @@ class RawConnection:
             self.writer = None
 
 
-def _answer_bytes(status: int, body: bytes) -> str:
-    import json
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return f"status_{status}"
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"]
-    return "token" if isinstance(data, dict) and "token" in data else f"status_{status}"
-
-
 async def paced_poll_storm(
     base: str, device_codes: list[str], interval: float, duration: float
 ) -> LoadResult:
@@ -218,15 +153,15 @@ async def paced_poll_storm(
 
     async def poller(device_code: str) -> None:
         connection = RawConnection(url.hostname or "127.0.0.1", url.port or 80)
-        body = f'{{"device_code":"{device_code}","client_id":"difyctl"}}'.encode()
+        body = poll_body(device_code).encode()
         address = next_client_ip()
         try:
             await asyncio.sleep(random.uniform(0, interval))
             while True:
                 sent = time.perf_counter()
-                status, answer = await connection.post_json("/openapi/v1/oauth/device/token", body, address)
+                status, answer = await connection.post_json(f"{DEVICE_PATH}/token", body, address)
                 latencies.append((time.perf_counter() - sent) * 1000)
-                answers[_answer_bytes(status, answer)] += 1
+                answers[classify_answer(status, answer)] += 1
                 if time.perf_counter() + interval >= deadline:
                     break
                 await asyncio.sleep(interval)
@@ -291,25 +226,14 @@ async def device_logins(base: str, pool: IdentityPool, concurrency: int, duratio
 
 
 async def one_login(client: httpx.AsyncClient, identity: ConsoleIdentity) -> str:
-    ip = next_client_ip()
-    code = await client.post(
-        "/openapi/v1/oauth/device/code",
-        json={"client_id": "difyctl", "device_label": f"bench {uuid.uuid4().hex[:12]}"},
-        headers={"X-Forwarded-For": ip},
+    """One difyctl login from a new client address; its outcome: ``token``, an error code, or the step
+    that was refused (``code_429``, ``approve_401`` ...)."""
+    step, response = await walk_device_flow(
+        client,
+        f"bench {uuid.uuid4().hex[:12]}",
+        approve_headers={"Cookie": identity.cookie, "X-CSRF-Token": identity.csrf},
+        forwarded_for=next_client_ip(),
     )
-    if code.status_code != 200:
-        return f"code_{code.status_code}"
-    grant = code.json()
-    approve = await client.post(
-        "/openapi/v1/oauth/device/approve",
-        json={"user_code": grant["user_code"]},
-        headers={"Cookie": identity.cookie, "X-CSRF-Token": identity.csrf, "X-Forwarded-For": ip},
-    )
-    if approve.status_code != 200:
-        return f"approve_{approve.status_code}"
-    poll = await client.post(
-        "/openapi/v1/oauth/device/token",
-        json={"device_code": grant["device_code"], "client_id": "difyctl"},
-        headers={"X-Forwarded-For": ip},
-    )
-    return _answer(poll)
+    if step != "token":
+        return f"{step}_{response.status_code}"
+    return classify_answer(response.status_code, response.content)

@@ -6,35 +6,18 @@ Run: ``.venv/bin/python bench/core_bench.py`` (BENCH_DURATION=20 for longer wrk 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 from typing import Any
 
-from harness import (
-    LIMITER_HIGH,
-    LIMITER_OFF,
-    Figure,
-    Measurement,
-    Stack,
-    bearer_script,
-    builtin_plugins,
-    ceiling_of,
-    check_max,
-    check_ratio,
-    info,
-    log,
-    lua_script,
-    measure,
-    measure_ceiling,
-    median,
-    mint_token,
-    plugin_has_routes,
-    print_table,
-    probe_sql,
-    section,
-    warm,
-    write_results,
-)
+from config_files import LIMITER_HIGH, LIMITER_OFF, builtin_plugins, plugin_has_routes
+from device_flow import mint_token
+from harness import Stack
+from measurement import Measurement, ceiling_of, measure, measure_ceiling, probe_sql, warm
+from progress import log, section
+from report import Figure, check_max, check_ratio, info, publish
 from seed import seed_owner, with_context
+from wrk import bearer_script, lua_script
 
 NAME = "core"
 COLD_STARTS = 3
@@ -70,7 +53,11 @@ def main() -> int:
         runs["cold_start_s"] = cold
         figures.append(
             check_max(
-                "cold start to first 200 /healthz (median of 3)", median(cold), 2.0, "s", inclusive=False
+                "cold start to first 200 /healthz (median of 3)",
+                statistics.median(cold),
+                2.0,
+                "s",
+                inclusive=False,
             )
         )
 
@@ -169,9 +156,7 @@ def main() -> int:
             f"idle {idle_rss_kb / 1024:.0f} MB",
         ),
     ]
-    print_table("issue #2: core (bench/core_bench.py)", figures, notes)
-    write_results(NAME, figures, runs, notes)
-    return 0 if all(f.passed is not False for f in figures) else 1
+    return publish(NAME, "issue #2: core (bench/core_bench.py)", figures, runs, notes)
 
 
 if __name__ == "__main__":

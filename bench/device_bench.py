@@ -19,30 +19,21 @@ from clients import (
     device_logins,
     issue_device_codes,
     paced_poll_storm,
-    rotating_body_lua,
 )
-from harness import (
-    DURATION,
-    Figure,
-    Stack,
-    ceiling_of,
-    check_max,
-    check_ratio,
-    info,
-    log,
-    lua_script,
-    measure,
-    measure_ceiling,
-    plugin_has_routes,
-    print_table,
-    round_trips,
-    section,
-    start_profile,
-    write_results,
-)
+from config_files import plugin_has_routes
+from counters import Traffic
+from device_flow import poll_body
+from harness import Stack
+from knobs import DURATION
+from measurement import ceiling_of, measure, measure_ceiling
+from profiler import profiling
+from progress import log, section
+from report import Figure, check_max, check_ratio, info, publish
 from seed import console_session, seed_account_pool, seed_owner, with_context
+from wrk import lua_script, rotating_body_lua
 
 NAME = "device"
+TITLE = "issue #3: device flow (bench/device_bench.py)"
 STORM_DURATION = float(os.environ.get("BENCH_STORM_DURATION", "20"))
 STORM_CODES = int(os.environ.get("BENCH_STORM_CODES", "1000"))
 LOGIN_DURATION = float(os.environ.get("BENCH_LOGIN_DURATION", "10"))
@@ -51,30 +42,6 @@ POLL_INTERVAL = 5.0
 # Approvals are limited to 10 per account per hour (plugins/oauth_device/abuse.py): logins rotate accounts.
 APPROVALS_PER_ACCOUNT = 9
 POOL_ACCOUNTS = int(os.environ.get("BENCH_POOL_ACCOUNTS", "400"))
-
-
-class Counters:
-    """SQL statements and Redis traffic around a block of client-driven load."""
-
-    def __init__(self, stack: Stack, server: Any) -> None:
-        self.stack, self.server = stack, server
-        self.cpu: dict[str, float] = {}
-
-    def cpu_per(self, count: int) -> str:
-        return " ".join(f"{k} {v / max(count, 1) * 1e6:.0f}" for k, v in self.cpu.items())
-
-    def __enter__(self) -> Counters:
-        self.sql = self.server.sql_statements()
-        self.commands, self.reads = self.stack.redis_counters()
-        self._cpu = self.stack.cpu_snapshot(self.server)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.cpu = self.stack.cpu_since(self.server, self._cpu)
-        commands, reads = self.stack.redis_counters()
-        self.sql = self.server.sql_statements() - self.sql
-        self.commands, self.reads = commands - self.commands - 1, reads - self.reads - 1
-        self.round_trips = round_trips(self.commands, self.reads)
 
 
 def main() -> int:
@@ -90,9 +57,7 @@ def main() -> int:
     ]
     if not plugin_has_routes("oauth_device"):
         notes.append("oauth_device has no routes yet: nothing to measure")
-        print_table("issue #3: device flow (bench/device_bench.py)", figures, notes)
-        write_results(NAME, figures, runs, notes)
-        return 0
+        return publish(NAME, TITLE, figures, runs, notes)
     with Stack(NAME) as stack:
         config = stack.config({"server": {"trusted_proxies": ["127.0.0.1/32"]}}, "device")
         stack.migrate(config)
@@ -115,7 +80,7 @@ def main() -> int:
         with section(
             f"paced poll storm: {len(codes)} codes every {POLL_INTERVAL:g} s for {STORM_DURATION:g} s"
         ):
-            with Counters(stack, server) as paced_counters:
+            with stack.traffic(server) as paced_counters:
                 paced = asyncio.run(paced_poll_storm(server.base, codes, POLL_INTERVAL, STORM_DURATION))
             per_poll = paced_counters.round_trips / max(paced.count, 1)
             log(
@@ -125,7 +90,7 @@ def main() -> int:
             )
 
         with section("unpaced poll storm (wrk, rotating over the codes)"):
-            bodies = [f'{{"device_code":"{code}","client_id":"difyctl"}}' for code in codes]
+            bodies = [poll_body(code) for code in codes]
             unpaced = measure(
                 stack,
                 server,
@@ -138,16 +103,14 @@ def main() -> int:
         ceiling = ceiling_of(first, second)
 
         pool = IdentityPool(identities, APPROVALS_PER_ACCOUNT)
-        logins: dict[str, tuple[LoadResult, Counters]] = {}
+        logins: dict[str, tuple[LoadResult, Traffic]] = {}
         for label, concurrency in (("sequential", 1), (f"{LOGIN_CONCURRENCY} concurrent", LOGIN_CONCURRENCY)):
             with (
                 section(f"device logins, {label}, {LOGIN_DURATION:g} s"),
-                Counters(stack, server) as counters,
+                stack.traffic(server) as counters,
+                profiling(server, f"logins {label}", LOGIN_DURATION),
             ):
-                profiler = start_profile(server, f"logins {label}", LOGIN_DURATION)
                 result = asyncio.run(device_logins(server.base, pool, concurrency, LOGIN_DURATION))
-                if profiler is not None:
-                    profiler.wait(timeout=60)
             logins[label] = (result, counters)
             log(
                 f"logins {label}: {result.per_second:,.1f}/s, p50 {result.p50_ms:.1f} ms, "
@@ -229,9 +192,7 @@ def main() -> int:
             "wrk_duration_s": DURATION,
         }
     )
-    print_table("issue #3: device flow (bench/device_bench.py)", figures, notes)
-    write_results(NAME, figures, runs, notes)
-    return 0 if all(f.passed is not False for f in figures) else 1
+    return publish(NAME, TITLE, figures, runs, notes)
 
 
 if __name__ == "__main__":

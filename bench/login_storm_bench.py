@@ -18,24 +18,15 @@ import time
 from typing import Any
 
 import httpx
-from harness import (
-    LIMITER_OFF,
-    PASSWORD,
-    Figure,
-    Stack,
-    bearer_script,
-    builtin_plugins,
-    check_max,
-    info,
-    log,
-    measure,
-    mint_token,
-    print_table,
-    section,
-    warm,
-    write_results,
-)
+from config_files import LIMITER_OFF, builtin_plugins
+from device_flow import mint_token
+from harness import Stack
+from knobs import PASSWORD
+from measurement import measure, warm
+from progress import log, section
+from report import Figure, check_max, info, publish
 from seed import seed_owner, with_context
+from wrk import bearer_script
 
 NAME = "login_storm"
 CONCURRENT_LOGINS = 32
@@ -99,9 +90,10 @@ def main() -> int:
         warm(server.base + "/hello/me", token)
         with section("bearer route alone"):
             calm = measure(stack, server, "GET /hello/me, no logins", "/hello/me", bearer_script(token))
-        with section(f"bearer route during {CONCURRENT_LOGINS} concurrent logins"), Storm(
-            server.base, seeded.email
-        ) as storm:
+        with (
+            section(f"bearer route during {CONCURRENT_LOGINS} concurrent logins"),
+            Storm(server.base, seeded.email) as storm,
+        ):
             stormy = measure(stack, server, "GET /hello/me, login storm", "/hello/me", bearer_script(token))
         peak_kb = server.proc_status("VmHWM")
         server.stop()
@@ -119,9 +111,8 @@ def main() -> int:
         check_max("p99 during the storm / p99 without", ratio, 2.0, "x"),
         check_max("peak RSS of the API process (VmHWM)", peak_kb / 1024, 150, "MB", inclusive=False),
     ]
-    print_table("issue #7: login storm (bench/login_storm_bench.py)", figures, notes)
-    write_results(NAME, figures, {"calm": calm.as_dict(), "storm": stormy.as_dict()}, notes)
-    return 0 if all(f.passed is not False for f in figures) else 1
+    runs = {"calm": calm.as_dict(), "storm": stormy.as_dict()}
+    return publish(NAME, "issue #7: login storm (bench/login_storm_bench.py)", figures, runs, notes)
 
 
 if __name__ == "__main__":

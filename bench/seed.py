@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from harness import PASSWORD
+from knobs import PASSWORD
 from sqlalchemy import insert
 
 from core.app import build_context

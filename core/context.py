@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from core.audit import AuditEvent
     from core.auth.bearer import BearerAuthenticator
     from core.jobs.queue import JobQueue
+    from core.license import LicenseCheck
     from core.plugins import LoadedPlugins
 
 log = structlog.get_logger("difyd.domain")
@@ -69,6 +71,13 @@ class HostContext:
         if signer is None:
             signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
         return signer
+
+    @cached_property
+    def license(self) -> LicenseCheck:
+        """The license status as the ``license_status`` hook reports it, asked briefly cached."""
+        from core.license import LicenseCheck
+
+        return LicenseCheck(self)
 
     def plugin_settings(self, name: str) -> Any:
         """The validated settings Struct of an enabled plugin."""

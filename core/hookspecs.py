@@ -62,7 +62,7 @@ def bearer_authenticators(ctx: HostContext) -> Any:
 
 @hookspec(firstresult=True)
 def license_status(ctx: HostContext) -> Any:
-    """Return the license status: ``active``, ``expiring``, ``expired``, ``lost`` or ``none``."""
+    """Return the ``core.license.LicenseStatus``: active, expiring, expired, inactive, lost or none."""
 
 
 @hookspec
@@ -73,6 +73,11 @@ def system_features(ctx: HostContext) -> Any:
 @hookspec(firstresult=True)
 def device_approvals(ctx: HostContext) -> Any:
     """Return the ``core.services.DeviceApprovals`` service (look up and approve pending device codes)."""
+
+
+@hookspec(firstresult=True)
+def external_sign_in(ctx: HostContext) -> Any:
+    """Return the ``core.services.ExternalSignIn`` the /device page offers people without an account."""
 
 
 @hookspec

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import msgspec
+
 
 @dataclass(frozen=True, slots=True)
 class PendingDeviceCode:
@@ -52,3 +54,32 @@ class DeviceApprovals(Protocol):
         self, user_code: str, *, subject_email: str, subject_issuer: str
     ) -> ApprovalOutcome:
         """Mint a ``dfoe_`` token for an SSO subject and approve the code, or raise DeviceApprovalError."""
+
+
+class ExternalApprovalContext(msgspec.Struct, frozen=True):
+    """What the /device page shows a person back from their identity provider, before they approve:
+    the answer of ``ExternalSignInRoutes.context``."""
+
+    subject_email: str
+    subject_issuer: str
+    user_code: str
+    csrf_token: str  # sent back as X-CSRF-Token with the approval
+    expires_at: float  # epoch seconds: when this sign-in stops admitting an approval
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalSignInRoutes:
+    """Where the /device page sends a person who signs in through an identity provider."""
+
+    start: str  # a full-page GET with ?user_code=<code>, answered by a redirect to the identity provider
+    context: str  # GET, with the browser's credentials: the ExternalApprovalContext of who came back
+    approve: str  # POST {"user_code": ...} with X-CSRF-Token: the context's csrf_token
+
+
+@runtime_checkable
+class ExternalSignIn(Protocol):
+    """Single sign-on for people without an account here (``external_sign_in`` hook; an enterprise
+    plugin provides it). The /device page offers it only while ``routes()`` answers."""
+
+    async def routes(self) -> ExternalSignInRoutes | None:
+        """The routes while external sign-in is available (licensed and configured), else None."""

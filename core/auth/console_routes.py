@@ -60,13 +60,9 @@ def _limits(ctx: HostContext) -> tuple[RateLimit, RateLimit]:
 async def merged_system_features(ctx: HostContext) -> dict[str, Any]:
     features: dict[str, Any] = {
         "enable_oauth_bearer": ctx.settings.bearer.enabled,
-        "license": {"status": "none"},
-        "webapp_auth": {"enabled": False, "allow_sso": False, "sso_config": {"protocol": ""}},
+        "license": {"status": await ctx.license.status()},
         "plugins": sorted(ctx.plugins.settings),
     }
-    status = await await_me_maybe(ctx.plugins.hook.license_status(ctx=ctx))
-    if status:
-        features["license"] = {"status": status}
     for contribution in ctx.plugins.hook.system_features(ctx=ctx):
         contribution = await await_me_maybe(contribution)
         if isinstance(contribution, dict):

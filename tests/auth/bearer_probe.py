@@ -196,7 +196,7 @@ class BearerProbe:
 
     @hookimpl
     def system_features(self, ctx: Any) -> dict[str, Any]:
-        return {"probe": {"enabled": True}, "webapp_auth": {"allow_sso": True}}
+        return {"probe": {"enabled": True}, "license": {"seats": 5}}
 
 
 def bearer(token: str) -> dict[str, str]:

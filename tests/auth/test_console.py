@@ -296,10 +296,10 @@ async def test_hook_system_features(make_settings):
         assert response.status_code == 200
         features = response.json()
         assert features["probe"] == {"enabled": True}
-        # Nested dicts merge key by key: the host's defaults survive next to the plugin's value.
-        assert features["webapp_auth"]["allow_sso"] is True and features["webapp_auth"]["enabled"] is False
+        # Nested dicts merge key by key: the host's own keys survive next to the plugin's.
+        assert features["license"] == {"status": "none", "seats": 5}
         assert features["enable_oauth_bearer"] is True
-        assert features["license"] == {"status": "none"}
+        assert "webapp_auth" not in features  # single sign-on is an enterprise plugin's to report
 
 
 async def test_password_checks_queue_boundedly():

@@ -14,7 +14,7 @@ class FeaturesProbe:
     @hookimpl
     def system_features(self, ctx: Any) -> dict[str, Any]:
         # A new key, and a nested dict merged into the core's own (other keys of it survive).
-        return {"probe_button": True, "webapp_auth": {"allow_sso": True}}
+        return {"probe_button": True, "license": {"seats": 5}}
 
 
 class AsyncFeaturesProbe:
@@ -47,8 +47,7 @@ async def test_hook_system_features(make_settings, backend):
     body = response.json()
     assert body["probe_button"] is True
     assert body["probe_async"] == ctx.settings.mode
-    assert body["webapp_auth"]["allow_sso"] is True
-    assert body["webapp_auth"]["enabled"] is False  # the core's key, untouched
+    assert body["license"] == {"status": "none", "seats": 5}  # the core's key, untouched
     assert set(body["plugins"]) == {"features_probe", "async_features_probe"}
 
 

@@ -20,18 +20,17 @@ from litestar.response import Response
 from sqlalchemy import select
 
 from core.auth.console import ConsoleUser, load_console_user
-from core.auth.console_routes import merged_system_features
 from core.context import HostContext
 from core.domain.models import Workspace
 from core.http.errors import ApiError
 from core.http.headers import HeaderPolicy
 from core.http.responses import error_responses
+from core.services import ExternalSignIn, ExternalSignInRoutes
 from plugins.oauth_device.codes import normalise_user_code
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_PATH = "/device/static"
-SSO_INITIATE_PATH = "/openapi/v1/oauth/device/sso-initiate"
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -94,14 +93,10 @@ def prefill_code(raw: str | None) -> str:
     return normalise_user_code(raw) or raw.strip()[:16]
 
 
-def sso_enabled(features: dict[str, Any]) -> bool:
-    """The enterprise plugin reports SSO for external users through ``system_features.webapp_auth``."""
-    auth = features.get("webapp_auth") or {}
-    if not isinstance(auth, dict):
-        return False
-    config = auth.get("sso_config") or {}
-    protocol = config.get("protocol") if isinstance(config, dict) else ""
-    return bool(auth.get("enabled")) and bool(auth.get("allow_sso")) and bool(protocol)
+async def external_sign_in(ctx: HostContext) -> ExternalSignInRoutes | None:
+    """Where single sign-on for people without an account starts, when a plugin offers it now."""
+    provider: ExternalSignIn | None = ctx.plugins.hook.external_sign_in(ctx=ctx)
+    return None if provider is None else await provider.routes()
 
 
 async def _signed_in(request: Request) -> ConsoleUser | None:
@@ -119,9 +114,9 @@ async def _workspace_name(ctx: HostContext, user: ConsoleUser | None) -> str:
     return name or ""
 
 
-def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str) -> str:
-    if sso_error:
-        return "error-sso"
+def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str, sso_offered: bool) -> str:
+    if sso_error or (sso_verified and not sso_offered):
+        return "error-sso"  # the identity provider failed, or sent back to a sign-in no plugin offers now
     if sso_verified:
         return "loading"  # the script fetches the SSO approval context
     return "code" if user else "signin"
@@ -140,14 +135,14 @@ async def device_page(request: Request) -> Response[str]:
     raw_error = (query.get("sso_error") or "").strip()
     sso_error = raw_error if _SSO_ERROR.match(raw_error) else ("unknown" if raw_error else "")
     sso_verified = query.get("sso_verified") == "1"
+    sso = await external_sign_in(ctx)
     html = _templates.get_template("device.html").render(
-        view=initial_view(user, sso_verified, sso_error),
+        view=initial_view(user, sso_verified, sso_error, sso is not None),
         user=user,
         workspace_name=await _workspace_name(ctx, user),
         prefill=prefill_code(query.get("user_code")),
-        sso=sso_enabled(await merged_system_features(ctx)),
+        sso=sso,
         sso_error=sso_error,
-        sso_initiate_path=SSO_INITIATE_PATH,
         static_path=STATIC_PATH,
         versions=ASSET_VERSIONS,
     )

@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from core.app import create_app
 from core.context import HostContext
 from core.hookspecs import hookimpl
+from core.services import ExternalSignIn, ExternalSignInRoutes
 from tests.support import factories
 
 
@@ -143,19 +144,39 @@ async def test_script_and_stylesheet_are_served(client: AsyncTestClient) -> None
     assert "history.replaceState" in script.text
 
 
-class _SsoFeatures:
-    """A stand-in enterprise plugin: reports OIDC single sign-on through system_features."""
+class _ExternalSignIn:
+    """A stand-in enterprise plugin offering single sign-on while ``offered`` is true."""
+
+    def __init__(self) -> None:
+        self.offered = True
+
+    async def routes(self) -> ExternalSignInRoutes | None:
+        if not self.offered:
+            return None
+        return ExternalSignInRoutes(start="/sso/start", context="/sso/context", approve="/sso/approve")
 
     @hookimpl
-    def system_features(self, ctx: HostContext) -> dict[str, Any]:
-        return {"webapp_auth": {"enabled": True, "allow_sso": True, "sso_config": {"protocol": "oidc"}}}
+    def external_sign_in(self, ctx: HostContext) -> _ExternalSignIn:
+        return self
 
 
-async def test_sso_button_when_enterprise_reports_sso(host: HostContext) -> None:
-    """When system_features report SSO, the sign-in view offers 'Sign in with SSO' via sso-initiate."""
-    host.plugins.manager.register(_SsoFeatures(), name="test_sso_features")
+async def test_hook_external_sign_in(host: HostContext) -> None:
+    """While a plugin offers external sign-in, the sign-in view offers 'Sign in with SSO' at the
+    plugin's start route, and the script learns its context and approval routes from the page."""
+    provider = _ExternalSignIn()
+    assert isinstance(provider, ExternalSignIn)
+    host.plugins.manager.register(provider, name="test_external_sign_in")
     async with AsyncTestClient(app=create_app(ctx=host), base_url="http://testserver.local") as client:
         html = (await client.get("/device", params={"user_code": "bdjkmpqr"})).text
-    assert "Sign in with SSO" in html
-    assert 'action="/openapi/v1/oauth/device/sso-initiate"' in html
+        assert "Sign in with SSO" in html
+        assert 'action="/sso/start"' in html
+        assert 'data-sso-context="/sso/context" data-sso-approve="/sso/approve"' in html
+        assert visible((await client.get("/device", params={"sso_verified": "1"})).text, "loading")
+        provider.offered = False  # e.g. the license lapsed
+        html = (await client.get("/device", params={"user_code": "bdjkmpqr"})).text
+        assert "Sign in with SSO" not in html and "data-sso-context" not in html
+        # Back from an identity provider that is no longer offered: the SSO error, not a spinner.
+        assert visible((await client.get("/device", params={"sso_verified": "1"})).text, "error-sso")
+        provider.offered = True
+        html = (await client.get("/device", params={"user_code": "bdjkmpqr"})).text
     assert field_value(html, "sso-code") == "BDJK-MPQR"

@@ -12,6 +12,10 @@
   var root = document.getElementById("device");
   if (!root) return;
 
+  // Single sign-on routes, rendered by the server when a plugin offers external sign-in.
+  var SSO_CONTEXT = root.getAttribute("data-sso-context");
+  var SSO_APPROVE = root.getAttribute("data-sso-approve");
+
   var state = {
     signedIn: root.getAttribute("data-signed-in") === "true",
     code: "", // the normalised code being confirmed
@@ -310,7 +314,7 @@
   function decide(action) {
     var confirmView = root.querySelector('[data-view="confirm"]');
     var sso = state.sso;
-    var url = sso ? API + "/approve-external" : API + "/" + action;
+    var url = sso ? SSO_APPROVE : API + "/" + action;
     var csrf = sso ? sso.csrf_token : csrfToken();
     setBusy(confirmView, true);
     call("POST", url, { user_code: state.code }, csrf).then(function (result) {
@@ -332,7 +336,8 @@
   // --- Returning from the identity provider (enterprise SSO) -------------------------------
 
   function resumeSso() {
-    call("GET", API + "/approval-context").then(function (context) {
+    if (!SSO_CONTEXT) return show("error-sso"); // back from an identity provider no plugin offers now
+    call("GET", SSO_CONTEXT).then(function (context) {
       if (!context.ok || !context.data.user_code) {
         show(context.status === 429 ? "error-rate-limited" : "error-sso");
         return;

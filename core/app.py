@@ -160,6 +160,6 @@ def freeze_startup_objects() -> None:
 def create_app_from_env() -> Litestar:
     """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment."""
     app = create_app()
-    configure_protocol(app.state.host.settings.server)
+    configure_protocol(app.state.host.settings)
     app.on_startup.append(freeze_startup_objects)
     return app

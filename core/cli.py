@@ -135,9 +135,10 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
 
     import uvicorn
 
-    from core.http.protocol import PROTOCOL
+    from core.http.protocol import PROTOCOL, raise_open_files_limit
 
     settings = state.settings
+    raise_open_files_limit()
     if migrate if migrate is not None else settings.mode == "embedded":
         _upgrade(state)
     if state.config:
@@ -156,8 +157,9 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
         workers=workers,
         log_level="warning",
         access_log=False,
-        http=PROTOCOL,  # bounded heads and bodies, ErrorBody for unparseable requests
-        limit_concurrency=settings.server.max_concurrency,
+        # Bounded heads, bodies, connections per address and requests in flight, answered in ErrorBody
+        # (uvicorn's own limit_concurrency counts idle connections and answers in plain text).
+        http=PROTOCOL,
         proxy_headers=False,  # client IPs come from core.http.client_ip (trusted proxies only)
     )
 

@@ -56,14 +56,17 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True):
     # Those proxies are Cloudflare's, which set CF-Connecting-IP: believe it first. Off, the header is
     # ignored (any other proxy lets a client send it, and it would choose its own address).
     trust_cf_connecting_ip: bool = False
-    # Bounds on what one connection may cost (core/http/protocol.py): the request's head must arrive
-    # within header_timeout of its first byte and stay under max_header_bytes (else 408 / 431); a body
-    # that stops arriving for body_timeout closes the connection; past max_concurrency connections
-    # or requests at once, new requests answer 503.
+    # Bounds on what one connection may cost (core/http/protocol.py): a request's head must arrive
+    # within header_timeout of the connection opening (or of the next request's first byte) and stay
+    # under max_header_bytes (else 408 / 431); its body must have arrived body_timeout after the head
+    # (else the connection closes); one address holds at most max_connections_per_ip connections
+    # (trusted proxies excepted; 0: no cap; else 429); past max_concurrency requests in flight in a
+    # process, new ones answer 503.
     header_timeout: Seconds = 10.0
     max_header_bytes: Annotated[int, msgspec.Meta(ge=4096)] = 64 * 1024
     body_timeout: Seconds = 30.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    max_connections_per_ip: Annotated[int, msgspec.Meta(ge=0)] = 100
 
 
 class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):

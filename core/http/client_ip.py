@@ -16,7 +16,7 @@ def parse_proxies(entries: Iterable[str]) -> tuple[Network, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+def is_trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     """Cached: the same few load-balancer addresses ask on every request, and parsing an address costs
     more than the rest of the lookup (bounded, so client-chosen strings cannot grow it)."""
     try:
@@ -33,16 +33,18 @@ def client_ip(connection: ASGIConnection, proxies: tuple[Network, ...], cloudfla
     (``server.trust_cf_connecting_ip``): any other proxy passes the header on from the client as is.
     """
     peer = connection.client.host if connection.client else "unknown"
-    if not proxies or not _is_trusted(peer, proxies):
+    if not proxies or not is_trusted(peer, proxies):
         return peer
     cf = connection.headers.get("cf-connecting-ip") if cloudflare else None
     if cf:
         return cf.strip()
-    forwarded = connection.headers.get("x-forwarded-for")
-    if not forwarded:
+    # Every X-Forwarded-For line, in order: a proxy that appends its own line (rather than extending
+    # the client's) puts the address it saw last, and the client's own line first.
+    lines = connection.headers.getall("x-forwarded-for", [])
+    hops = [hop.strip() for line in lines for hop in line.split(",") if hop.strip()]
+    if not hops:
         return peer
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not _is_trusted(hop, proxies):
+        if not is_trusted(hop, proxies):
             return hop
-    return hops[0] if hops else peer
+    return hops[0]

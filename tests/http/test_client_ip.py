@@ -50,3 +50,14 @@ def test_all_hops_trusted_or_header_missing():
     """Only proxies in the chain gives the leftmost hop; no header gives the peer."""
     assert client_ip(request("10.0.0.1", x_forwarded_for="10.0.0.5, 10.0.0.6"), PROXIES) == "10.0.0.5"
     assert client_ip(request("10.0.0.1"), PROXIES) == "10.0.0.1"
+
+
+def test_every_forwarded_line_counts_in_order():
+    """A proxy that adds its own X-Forwarded-For line (rather than extending the client's) leaves the
+    client's forged line first: the lines are read as one chain, so the forgery is still on the left."""
+    scope = {
+        "type": "http", "method": "GET", "path": "/", "query_string": b"", "app": None,
+        "client": ("10.0.0.1", 1234),
+        "headers": [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-for", b"198.51.100.7, 10.1.2.3")],
+    }
+    assert client_ip(Request(scope), PROXIES) == "198.51.100.7"  # type: ignore[arg-type]

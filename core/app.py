@@ -87,20 +87,25 @@ def _lifespan(ctx: HostContext) -> Any:
         try:
             yield
         finally:
-            # Each step on its own: a dependency down at shutdown (Redis refusing the queue's goodbye)
-            # must not skip releasing the others, nor turn a clean stop into a failed one.
-            for step, release in (
-                ("plugins_shutdown", lambda: call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)),
-                ("jobs_stop", ctx.jobs.stop),
-                ("state_close", ctx.state.close),
-                ("engine_dispose", ctx.engine.dispose),
-            ):
-                try:
-                    await release()
-                except Exception as exc:
-                    log.warning("shutdown_step_failed", step=step, error_type=type(exc).__name__)
+            await shut_down(ctx)
 
     return lifespan
+
+
+async def shut_down(ctx: HostContext) -> None:
+    """Release what a host holds, for the API and the worker alike. Each step on its own: a dependency
+    down at shutdown (Redis refusing the queue's goodbye) must not skip releasing the others, nor
+    turn a clean stop into a failed one."""
+    for step, release in (
+        ("plugins_shutdown", lambda: call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)),
+        ("jobs_stop", ctx.jobs.stop),
+        ("state_close", ctx.state.close),
+        ("engine_dispose", ctx.engine.dispose),
+    ):
+        try:
+            await release()
+        except Exception as exc:
+            log.warning("shutdown_step_failed", step=step, error_type=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, ctx: HostContext | None = None) -> Litestar:

@@ -195,7 +195,7 @@ def workers() -> None:
 @pass_state
 def workers_run(state: CliState) -> None:
     """Run a saq worker: processes enqueued jobs and cron schedules until interrupted (SIGINT/SIGTERM)."""
-    from core.app import job_functions
+    from core.app import job_functions, shut_down
     from core.jobs.saq_backend import SaqJobQueue, build_worker
 
     ctx = host_context(state)
@@ -211,18 +211,14 @@ def workers_run(state: CliState) -> None:
                f"{len(crons)} cron(s)")
 
     async def main() -> None:
-        # The same lifespan as the API process: plugins start, then work, then plugins shut down.
-        await ctx.jobs.start()
+        # The same lifespan as the API process: plugins start, then work, then everything is released
+        # step by step, whatever state Redis and the database are in.
         try:
+            await ctx.jobs.start()
             await call_hooks(ctx.plugins.hook.startup, ctx=ctx)
-            try:
-                await worker.start()  # returns once a signal asked it to stop
-            finally:
-                await call_hooks(ctx.plugins.hook.shutdown, ctx=ctx)
+            await worker.start()  # returns once a signal asked it to stop
         finally:
-            await ctx.jobs.stop()
-            await ctx.state.close()
-            await ctx.engine.dispose()
+            await shut_down(ctx)
 
     asyncio.run(main())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
@@ -123,3 +124,27 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
         cache_logger_on_first_use=True,
     )
     _install_handler(numeric, renderer)
+
+
+class ThrottledWarning:
+    """One warning per ``interval`` for a repeated event, saying how often it happened meanwhile: a
+    flood of refusals or failed retries must not become a flood of log lines."""
+
+    def __init__(self, logger: Any, event: str, interval: float = 10.0) -> None:
+        self.logger = logger
+        self.event = event
+        self.interval = interval
+        self._last = float("-inf")
+        self._suppressed = 0
+
+    def __call__(self, **fields: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            self._suppressed += 1
+            return
+        self.logger.warning(self.event, suppressed_since_last=self._suppressed, **fields)
+        self._last, self._suppressed = now, 0
+
+    def reset(self) -> None:
+        """Let the next occurrence through (a new outage deserves its first line)."""
+        self._last, self._suppressed = float("-inf"), 0

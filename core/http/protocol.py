@@ -24,7 +24,6 @@ Idle keep-alive connections between requests are closed by uvicorn after 5 s.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from core.http.client_ip import Network, is_trusted, parse_proxies
 from core.http.errors import ApiError
+from core.logging import ThrottledWarning
 from core.settings import Settings
 
 _REASONS = {
@@ -54,25 +54,6 @@ log = structlog.get_logger("difyd.http")
 
 class _Refused(Exception):
     """Raised inside a parser callback to stop parsing; the refusal is answered by send_400_response."""
-
-
-class ThrottledWarning:
-    """One log line per ``interval`` for a repeated event, saying how often it happened meanwhile: a
-    flood of refusals must not become a flood of log lines."""
-
-    def __init__(self, event: str, interval: float = 10.0) -> None:
-        self.event = event
-        self.interval = interval
-        self._last = float("-inf")
-        self._suppressed = 0
-
-    def __call__(self, **fields: Any) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            self._suppressed += 1
-            return
-        log.warning(self.event, suppressed_since_last=self._suppressed, **fields)
-        self._last, self._suppressed = now, 0
 
 
 def error_response(status: int, message: str, retry_after: int | None = None) -> bytes:
@@ -110,8 +91,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     trusted_proxies: ClassVar[tuple[Network, ...]] = ()
     # Open connections per peer address, in this process.
     open_per_ip: ClassVar[Counter[str]] = Counter()
-    warn_overloaded = ThrottledWarning("http_overloaded")
-    warn_too_many_connections = ThrottledWarning("http_too_many_connections")
+    warn_overloaded = ThrottledWarning(log, "http_overloaded")
+    warn_too_many_connections = ThrottledWarning(log, "http_too_many_connections")
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)

@@ -10,16 +10,26 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.exceptions
+import structlog
 from redis.asyncio import Redis
 from saq import CronJob as SaqCronJob
 from saq import Job, Worker
 from saq.queue.redis import RedisQueue
 
 from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
+from core.logging import ThrottledWarning
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 # Seconds a worker waits before asking an unreachable Redis for a job again, growing to the maximum.
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 5.0
+# Seconds the queue's goodbye to Redis may take at shutdown. The queue's connections have no socket
+# timeout (its dequeue and its pubsub block on purpose), so a frozen Redis would hold a stopping
+# process forever; past this, the sockets are dropped without a goodbye.
+DISCONNECT_SECONDS = 2.0
+
+log = structlog.get_logger("difyd.jobs")
+# One line per interval for all of a worker's dequeue slots together (not one per slot per retry).
+warn_unreachable = ThrottledWarning(log, "job_queue_unreachable", interval=30.0)
 
 
 class PatientRedisQueue(RedisQueue):
@@ -33,9 +43,7 @@ class PatientRedisQueue(RedisQueue):
             job = await super().dequeue(timeout=timeout, poll_interval=poll_interval)
         except REDIS_DOWN as exc:
             self._backoff = min(max(self._backoff * 2, FIRST_BACKOFF), MAX_BACKOFF)
-            logging.getLogger("saq").warning(
-                "job queue unreachable (%s); asking again in %.1f s", type(exc).__name__, self._backoff
-            )
+            warn_unreachable(error_type=type(exc).__name__, retry_in_seconds=self._backoff)
             await asyncio.sleep(self._backoff)
             return None
         self._backoff = 0.0
@@ -79,7 +87,13 @@ class SaqJobQueue:
         await self.queue.connect()
 
     async def stop(self) -> None:
-        await self.queue.disconnect()
+        """Say goodbye to Redis within DISCONNECT_SECONDS, else drop the connections unannounced: a
+        stopping process must stop whatever state Redis is in (down, frozen, restarting)."""
+        try:
+            await asyncio.wait_for(self.queue.disconnect(), DISCONNECT_SECONDS)
+        except (TimeoutError, *REDIS_DOWN) as exc:
+            log.warning("job_queue_disconnect_failed", error_type=type(exc).__name__)
+            self.queue.redis.connection_pool.reset()  # forget the sockets; the process is leaving
 
 
 def _named_for_saq(function: JobFunction) -> JobFunction:

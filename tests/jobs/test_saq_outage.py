@@ -3,13 +3,15 @@ one line rather than a traceback several times a second."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 
+import structlog
 from redis.asyncio import Redis
 
-from core.jobs.saq_backend import FIRST_BACKOFF, PatientRedisQueue, QuietOutages
+from core.jobs.saq_backend import FIRST_BACKOFF, PatientRedisQueue, QuietOutages, warn_unreachable
 from tests.support.faults import RedisServer
 
 
@@ -57,3 +59,24 @@ def test_upkeep_failures_during_an_outage_log_one_line_now_and_then():
     assert not quiet.filter(record(redis.exceptions.ConnectionError("refused")))
     other = record(ValueError("bug"))
     assert quiet.filter(other) and other.exc_info is not None
+
+
+async def test_many_dequeue_slots_waiting_on_redis_log_one_line():
+    """A worker's dequeue slots all fail together while Redis is down: one warning for all of them per
+    interval (it was one per slot every few seconds, ~180,000 lines a day at the default concurrency)."""
+    server = RedisServer()
+    server.start()
+    queue = PatientRedisQueue(Redis.from_url(server.url), name="tquiet")
+    try:
+        await queue.connect()
+        server.stop()
+        warn_unreachable.reset()
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(2):  # two rounds of ten slots
+                await asyncio.gather(*(queue.dequeue(timeout=0.1) for _ in range(10)))
+        lines = [line for line in logs if line["event"] == "job_queue_unreachable"]
+        assert len(lines) == 1 and lines[0]["error_type"] == "ConnectionError"
+    finally:
+        server.start()  # saq's own disconnect says goodbye to Redis
+        await queue.disconnect()
+        server.close()

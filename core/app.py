@@ -25,7 +25,7 @@ from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
 from core.http.protocol import configure_protocol
-from core.http.request import DifydRequest
+from core.http.request import DifydRequest, refuse_repeated_parameters
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         debug=False,
         logging_config=None,
         request_class=DifydRequest,
+        before_request=refuse_repeated_parameters,
         request_max_body_size=settings.http.max_body_bytes,
     )
     # Innermost first: hygiene refusals still get the anti-framing and CORS headers around them.

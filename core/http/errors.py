@@ -169,9 +169,12 @@ def _classify(message: str) -> str:
 # msgspec quotes the offending value in some messages ("Invalid enum value '<script>'"): an error
 # names what was wrong, it never repeats the input.
 _QUOTED_INPUT = re.compile(r"^(Invalid enum value) '.*'$", re.DOTALL)
+# A long pattern quoted back is noise to a reader: name where it is written instead.
+_LONG_PATTERN = re.compile(r"matching regex '.{80,}'", re.DOTALL)
 
 
 def _without_input(message: str) -> str:
+    message = _LONG_PATTERN.sub("matching the field's pattern (see its description in /schema)", message)
     return _QUOTED_INPUT.sub(r"\1", message)
 
 
@@ -222,16 +225,37 @@ MAX_NAMED_UNKNOWN = 5
 MAX_NAME_ECHO = 64
 
 
+# Names are echoed only when they look like names: a bidi override or a line break in a parameter name
+# would otherwise travel into a client's logs or terminal.
+_PRINTABLE_NAME = re.compile(r"^[A-Za-z0-9_.\[\]-]+$")
+
+
+def _echoable(name: str) -> str:
+    name = name[:MAX_NAME_ECHO]
+    return name if _PRINTABLE_NAME.match(name) else "(a name with characters not shown)"
+
+
+def _named(names: list[str], kind: str, msg: str) -> list[ErrorDetail]:
+    return [ErrorDetail(loc=["query", _echoable(n)], type=kind, msg=msg) for n in names[:MAX_NAMED_UNKNOWN]]
+
+
+def repeated_parameters(names: list[str]) -> ApiError:
+    """422 for query parameters given more than once to a route that takes one value of each."""
+    return ApiError(
+        422,
+        f"{len(names)} query parameter(s) given more than once; each takes one value",
+        code="invalid_param",
+        details=_named(names, "repeated", "given more than once"),
+    )
+
+
 def unknown_parameters(params: Iterable[str], allowed: Iterable[str]) -> ApiError | None:
     """422 for query parameters a strict route does not take, or None when there are none."""
     known = set(allowed)
     unknown = [name for name in dict.fromkeys(params) if name not in known]
     if not unknown:
         return None
-    details = [
-        ErrorDetail(loc=["query", name[:MAX_NAME_ECHO]], type="extra_forbidden", msg="unknown parameter")
-        for name in unknown[:MAX_NAMED_UNKNOWN]
-    ]
+    details = _named(unknown, "extra_forbidden", "unknown parameter")
     accepted = ", ".join(sorted(known))
     return ApiError(
         422,

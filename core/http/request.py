@@ -6,8 +6,9 @@
 - A route that opts in with ``accepts_form()`` reads a form-encoded body (RFC 6749/7009/8628 clients
   send forms) into the same declared Struct as JSON; ``json_only()`` makes a route refuse anything
   but ``application/json`` with 415 (a cross-site form cannot send JSON without a CORS preflight).
-- A query parameter given twice keeps its first value (Flask's rule, which clients of this API were
-  built against), unless the handler declares it as a list.
+- A query parameter given twice is refused (422 ``invalid_param``), unless the handler declares it as
+  a list: ``mode=chat&mode=workflow`` has no one meaning, and keeping either value silently would
+  answer a question the client did not ask.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from litestar import Request
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.types import Empty
 
-from core.http.errors import ApiError
+from core.http.errors import ApiError, repeated_parameters
 
 FORM_BODIES = "difyd.form_bodies"
 JSON_ONLY = "difyd.json_only"
@@ -75,25 +76,23 @@ def _sequence_query_names(handler: Any) -> frozenset[str]:
     return names
 
 
+async def refuse_repeated_parameters(request: Request) -> None:
+    """``before_request``: after the guards (a rate limit counts the request), before the handler's
+    parameters are read."""
+    if b"&" not in request.scope.get("query_string", b""):
+        return  # one parameter at most: nothing can repeat (the common case costs no parsing)
+    names = [key for key, _ in request.query_params.multi_items()]
+    if len(set(names)) == len(names):
+        return
+    handler = request.scope.get("route_handler")
+    lists = _sequence_query_names(handler) if handler is not None else frozenset()
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1 and name not in lists]
+    if repeated:
+        raise repeated_parameters(repeated)
+
+
 class DifydRequest(Request):
     __slots__ = ()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if b"&" not in self.scope.get("query_string", b""):
-            return  # one parameter at most: nothing can repeat (the common case costs no parsing)
-        pairs = list(self.query_params.multi_items())
-        if len({key for key, _ in pairs}) != len(pairs):
-            handler = self.scope.get("route_handler")
-            lists = _sequence_query_names(handler) if handler is not None else frozenset()
-            seen: set[str] = set()
-            kept = []
-            for key, value in pairs:
-                if key in lists or key not in seen:
-                    kept.append((key, value))
-                    seen.add(key)
-            # The connection state too: every connection object on this scope reads the same query.
-            self._parsed_query = self._connection_state.parsed_query = tuple(kept)
 
     def _opted(self, flag: str) -> bool:
         handler = self.scope.get("route_handler")

@@ -103,6 +103,8 @@ class DeviceApprovalService:
     async def _pending(self, user_code: str) -> Loaded:
         loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
+            if await self.runtime.store.was_used(user_code):
+                raise already_resolved()  # its device has its answer: a late click, not a guess
             raise expired_or_unknown()
         if remaining is None:
             raise already_resolved()

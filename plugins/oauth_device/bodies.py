@@ -7,6 +7,7 @@ declarations. Bodies are JSON as difyctl sends them, or forms as RFC 8628/7009 c
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 import msgspec
@@ -24,12 +25,45 @@ UserCode = Annotated[
 ]
 
 
-# Something besides spaces, and no control or bidirectional-override character: the label is what the
-# approver reads to decide, so it must not be able to hide or reorder what it shows. (No lookahead:
-# the schema's fuzzer generates from this pattern, and a lookahead made that 20 times slower.)
-_LABEL_CHAR = r"[^\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-_LABEL_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-LABEL_PATTERN = f"^{_LABEL_CHAR}*{_LABEL_VISIBLE}{_LABEL_CHAR}*$"
+# What a label may not hold: the label is what the approver reads to decide, so nothing in it may
+# hide, reorder or fake what it shows. Controls, format characters (zero-width, bidi marks and
+# overrides, soft hyphen, BOM, tags), private-use, surrogates, line and paragraph separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+# Letters and symbols that render as nothing: a label must have something besides these and spaces.
+_BLANK_LOOKALIKES = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800})
+
+
+def _ranges(points: set[int]) -> str:
+    """``\\uXXXX-\\uYYYY`` runs for a character class (escapes both Python and JSON Schema read)."""
+    runs: list[tuple[int, int]] = []
+    for point in sorted(points):
+        if runs and point == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], point)
+        else:
+            runs.append((point, point))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in runs)
+
+
+def _label_pattern() -> str:
+    """The rule for the basic plane as a pattern /schema publishes (built from the Unicode database;
+    no lookahead: the schema's fuzzer generates from it, and a lookahead made that 20 times slower)."""
+    plane = [chr(point) for point in range(0x10000)]
+    forbidden = {ord(c) for c in plane if unicodedata.category(c) in _FORBIDDEN_CATEGORIES}
+    blank = {ord(c) for c in plane if c.isspace() or unicodedata.category(c) == "Zs"} | _BLANK_LOOKALIKES
+    char, visible = f"[^{_ranges(forbidden)}]", f"[^{_ranges(forbidden | blank)}]"
+    return f"^{char}*{visible}{char}*$"
+
+
+LABEL_PATTERN = _label_pattern()
+LABEL_RULE = (
+    "no control, format (invisible or bidirectional), private-use or separator character, and "
+    "something besides spaces"
+)
+
+
+def _astral_problem(label: str) -> bool:
+    """What the pattern cannot say portably: the same categories beyond the basic plane (tags...)."""
+    return any(ord(c) > 0xFFFF and unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in label)
 
 
 class DeviceCodeRequest(msgspec.Struct):
@@ -40,9 +74,13 @@ class DeviceCodeRequest(msgspec.Struct):
             min_length=1,
             max_length=MAX_LABEL_LENGTH,
             pattern=LABEL_PATTERN,
-            description="what the /device page shows the approver, e.g. 'difyctl on my-laptop'",
+            description=f"what the /device page shows the approver ('difyctl on my-laptop'): {LABEL_RULE}",
         ),
     ]
+
+    def __post_init__(self) -> None:
+        if _astral_problem(self.device_label):
+            raise ValueError(f"device_label: {LABEL_RULE}")
 
 
 class DeviceAuthorization(msgspec.Struct):

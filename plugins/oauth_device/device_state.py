@@ -5,7 +5,8 @@ SHA-256 of the device code, never the code itself; the user-code mapping points 
 poll payload (the token, the account) is sealed with a key derived from SECRET_KEY and bound to the
 code's hash.
 
-Keys: ``device_code:{hash}`` (JSON state), ``user_code:{uc}`` (the hash), and
+Keys: ``device_code:{hash}`` (JSON state), ``user_code:{uc}`` (the hash; ``-`` for 15 minutes once
+the flow is over, so a late click is told "already used" rather than counted as a guess), and
 ``device_code:{hash}:last_poll`` (slow-down marker: rewritten by every poll, lives one interval).
 
 Every transition is one atomic step of the store: claims are set-if-absent, pending ->
@@ -61,6 +62,12 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(DeviceCodeState).decode
 _encode_payload = msgspec.json.Encoder().encode
 _decode_payload = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+# What a user-code key holds once its flow is over (a device-code hash is hex, never this).
+USED = b"-"
+# As long as wrong codes are counted against an address (abuse.MISS_WINDOW).
+USED_CODE_TTL = 15 * 60
 
 
 def code_hash(device_code: str) -> str:
@@ -135,7 +142,13 @@ class DeviceCodeStore:
 
     async def load_by_user_code(self, user_code: str) -> Loaded | None:
         raw = await self.state.get(user_key(user_code))
-        return await self.load(raw.decode()) if raw else None
+        return await self.load(raw.decode()) if raw and raw != USED else None
+
+    async def was_used(self, user_code: str | None) -> bool:
+        """Whether this code finished its flow lately (its device received the answer): a person who
+        submits it again made no guess, and must not be counted as guessing."""
+        code = normalise_user_code(user_code)
+        return code is not None and await self.state.get(user_key(code)) == USED
 
     async def find(self, user_code: str | None, now: float) -> tuple[Loaded | None, int | None]:
         """The state behind a user code in any spelling, and its seconds left (None unless still pending)."""
@@ -177,8 +190,10 @@ class DeviceCodeStore:
         """Delete the terminal state if it is still the bytes this poller read: exactly one poller wins."""
         return await self.state.compare_and_delete(device_key(hashed), raw)
 
-    async def forget_user_code(self, user_code: str) -> None:
-        await self.state.delete(user_key(user_code))
+    async def retire_user_code(self, user_code: str) -> None:
+        """The flow is over: the code now says so (``was_used``) for as long as guesses are counted,
+        and is not handed out again meanwhile."""
+        await self.state.set(user_key(user_code), USED, ttl=USED_CODE_TTL)
 
     def seal_payload(self, hashed: str, payload: dict[str, Any]) -> str:
         sealed = self.sealer.seal(_encode_payload(payload), hashed.encode())

@@ -98,7 +98,7 @@ class DeviceFlow:
         if not await store.consume(hashed, loaded.raw):
             raise poll_error("expired_token")
         try:
-            await store.forget_user_code(state.user_code)
+            await store.retire_user_code(state.user_code)
         except Exception as exc:  # best effort: the key expires with the flow anyway
             log.warning("user_code_cleanup_failed", error_type=type(exc).__name__)
         if state.status == DENIED:
@@ -130,7 +130,8 @@ class DeviceFlow:
         """The lookup body, and whether the code was known at all (unknown codes count as misses)."""
         loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
-            return Lookup(valid=False, expires_in_remaining=0, client_id=None, device_label=None), False
+            known = await self.runtime.store.was_used(user_code)
+            return Lookup(valid=False, expires_in_remaining=0, client_id=None, device_label=None), known
         state = loaded.state
         if remaining is None:  # known, but no longer pending: the client, never the device
             return Lookup(False, 0, client_id=state.client_id, device_label=None), True

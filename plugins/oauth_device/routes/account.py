@@ -136,9 +136,11 @@ class AccountController(Controller):
         subject = current_subject(request)
         runtime = runtime_of(ctx)
         token_id = await runtime.tokens.revoke_by_hash(subject.token_hash, runtime.now_dt())
-        await forget_token(ctx.state, subject.token_hash)
+        # Audited as soon as it is durable: the cache forgetting below may fail (503), and the retry
+        # that follows finds the row already revoked and does not audit it again.
         if token_id is not None:
             await _revoked(ctx, subject, str(token_id), "self")
+        await forget_token(ctx.state, subject.token_hash)
         return {"status": "revoked"}
 
     @delete(
@@ -157,8 +159,8 @@ class AccountController(Controller):
         owner = owner_of(subject)
         old_hash = await runtime.tokens.revoke(token_id, runtime.now_dt(), owner)
         if old_hash is not None:
+            await _revoked(ctx, subject, str(token_id), "session")  # durable: audited before the cache
             await forget_token(ctx.state, old_hash)
-            await _revoked(ctx, subject, str(token_id), "session")
         elif not await runtime.tokens.owned(token_id, owner):
             # Nothing revoked: an already-revoked own session is still a 200, a foreign or unknown id a 404.
             raise _session_not_found()

@@ -53,11 +53,11 @@ async def revoke_token(request: Request, data: RevokeRequest) -> Response[bytes]
         runtime = runtime_of(ctx)
         token_hash = hash_token(token)
         token_id = await runtime.tokens.revoke_by_hash(token_hash, runtime.now_dt())
-        await forget_token(ctx.state, token_hash)
-        if token_id is not None:
+        if token_id is not None:  # durable: audited before the cache is told, which may fail (503)
             await ctx.audit(
                 AuditEvent("oauth.token_revoked", {"token_id": str(token_id), "reason": "rfc7009"})
             )
+        await forget_token(ctx.state, token_hash)
     # RFC 7009 §2.2: the body is empty (the client ignores it); not a JSON ``null``.
     return Response(content=b"", status_code=200, media_type="text/plain")
 

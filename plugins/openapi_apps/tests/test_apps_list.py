@@ -147,11 +147,12 @@ async def test_query_errors_are_reported_together(client, world, alice):
         (["tag"], "string_too_long")]
 
 
-async def test_repeated_parameter_keeps_the_first_value(client, world, alice):
-    """``limit=2&limit=500`` is limit 2, not a 422."""
-    url = f"/openapi/v1/apps?workspace_id={world.acme.id}&limit=2&limit=500"
+async def test_repeated_parameter_is_refused(client, world, alice):
+    """``mode=chat&mode=workflow`` has no one meaning: 422 naming the parameter, not a silent pick."""
+    url = f"/openapi/v1/apps?workspace_id={world.acme.id}&mode=chat&mode=workflow"
     response = await client.get(url, headers=alice)
-    assert response.status_code == 200 and response.json()["limit"] == 2
+    body = assert_error(response, 422, "invalid_param")
+    assert [(d["loc"], d["type"]) for d in body["details"]] == [(["query", "mode"], "repeated")]
 
 
 async def test_shared_workspace_lists_for_every_member(client, world, alice):

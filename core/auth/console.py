@@ -21,6 +21,7 @@ from litestar.datastructures import Cookie
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import select
 
+from core.domain.ids import parse_uuid
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError
 from core.settings import Settings
@@ -120,10 +121,7 @@ def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.
     claims = _decode(settings, token) if token else None
     if not claims or claims.get("sub") != PASSPORT_SUBJECT or "token_source" in claims:
         return None
-    try:
-        return uuid.UUID(str(claims.get("user_id")))
-    except ValueError:
-        return None
+    return parse_uuid(claims.get("user_id"))
 
 
 def has_session_cookie(settings: Settings, connection: ASGIConnection) -> bool:

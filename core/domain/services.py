@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.auth.passwords import hash_password
 from core.db.affected import affected
 from core.domain.changes import MEMBERSHIPS, note_change
+from core.domain.ids import parse_uuid
 from core.domain.models import (
     Account,
     AccountStatus,
@@ -48,10 +49,7 @@ async def any_account_exists(session: AsyncSession) -> bool:
 async def workspace_by_ref(session: AsyncSession, ref: str) -> Workspace:
     """A workspace named by its id or by its (unique) name."""
     ref = ref.strip()
-    try:
-        workspace_id = uuid.UUID(ref)
-    except ValueError:
-        workspace_id = None
+    workspace_id = parse_uuid(ref)
     if workspace_id is not None:
         found = await session.get(Workspace, workspace_id)
         if found is not None:

@@ -9,6 +9,7 @@ import structlog
 
 from core.audit import AuditEvent
 from core.auth.bearer import hash_token
+from core.domain.ids import parse_uuid
 from core.http.errors import RETRY_AFTER_SECONDS, OAuthError
 from plugins.oauth_device.bodies import DeviceAuthorization, Lookup
 from plugins.oauth_device.codes import new_device_code
@@ -23,7 +24,6 @@ from plugins.oauth_device.device_state import (
     code_hash,
 )
 from plugins.oauth_device.runtime import Runtime
-from plugins.oauth_device.tokens import parse_uuid
 
 log = structlog.get_logger("difyd.oauth_device")
 

@@ -27,13 +27,6 @@ ROTATION_KEY = ("subject_email", "subject_issuer", "client_id", "device_label")
 PURGE_BATCH = 500
 
 
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class Predecessor:
     """The live row's values before a rotation overwrote them (what compensation restores)."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from core.domain.ids import parse_uuid
 from core.state.contract import Incr, SetIfAbsent, StateStore
-from plugins.oauth_device.tokens import TokenRepository, parse_uuid
+from plugins.oauth_device.tokens import TokenRepository
 
 MARKER_TTL = 60
 QUEUE_TTL = 3600

@@ -15,6 +15,7 @@ from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
 from core.domain import reads
+from core.domain.ids import parse_uuid
 from core.domain.reads import AppRecord
 from core.http.errors import ApiError, ErrorDetail
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
@@ -32,7 +33,6 @@ from plugins.openapi_apps.query import (
     TagFilter,
     WorkspaceId,
     describe_query,
-    parse_uuid,
     validation_error,
 )
 from plugins.openapi_apps.schemas import AppDescription, AppListRow

@@ -61,13 +61,6 @@ def validation_error(details: list[ErrorDetail], message: str | None = None) -> 
     return ApiError(422, message or f"Request validation failed: {summary}", details=details)
 
 
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class AppListQuery:
     workspace_id: uuid.UUID

@@ -10,10 +10,10 @@ from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
 from core.context import HostContext
 from core.domain import reads
+from core.domain.ids import parse_uuid
 from core.http.errors import ApiError
 from core.http.responses import BEARER_GUARDED, error_responses
 from plugins.openapi_apps.present import workspace_detail, workspace_row
-from plugins.openapi_apps.query import parse_uuid
 from plugins.openapi_apps.schemas import WorkspaceDetail, WorkspaceList
 
 

@@ -13,6 +13,7 @@ from core.auth.bearer import forget_token
 from core.auth.guards import bearer_guard, current_subject
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject
 from core.context import HostContext
+from core.domain.ids import parse_uuid
 from core.http.errors import ApiError, unknown_parameters
 from core.http.pagination import Page, PageNumber, PageSize, offset_of
 from core.http.responses import BEARER_GUARDED, error_responses
@@ -20,7 +21,6 @@ from plugins.oauth_device.abuse import ACCOUNT_PER_ACCOUNT, ACCOUNT_PER_EMAIL
 from plugins.oauth_device.payloads import account_identity, iso_z
 from plugins.oauth_device.runtime import runtime_of
 from plugins.oauth_device.tokens import Subject as Owner
-from plugins.oauth_device.tokens import parse_uuid
 
 SESSIONS_QUERY = frozenset({"page", "limit"})
 DEFAULT_SESSIONS_LIMIT = 100

@@ -23,9 +23,10 @@ import pytest
 from sqlalchemy import text
 
 from core.settings import Settings
+from plugins.oauth_device.tests.helpers import DEVICE, device_login
 from tests.support import factories
 from tests.support.faults import CuttablePath, Outcome, RedisServer, breakable_deployment, timed
-from tests.support.tokens import DEVICE, bearer, console_login, device_login
+from tests.support.tokens import bearer, console_login
 
 OUTAGE_ANSWER_SECONDS = 2.0
 RECOVERY_SECONDS = 5.0

@@ -3,12 +3,21 @@
 ``backend`` is parametrised: ``sqlite`` (SQLite file + in-memory state + in-process jobs) and
 ``postgres`` (PostgreSQL + Redis). Each backend's database is created and migrated once per session;
 tables are emptied after each test and each test gets its own Redis key prefix.
+
+Which plugins a test's host enables is the ``enabled_plugins`` fixture: every installed one by default,
+and each plugin's ``tests/conftest.py`` narrows it to that plugin (plus test plugins such as the
+``token_issuer``), so a plugin's tests run with only the core and the plugin. ``DIFYD_TEST_BLOCKED``
+(comma-separated plugin names) blocks plugins for the whole run and makes importing them fail: with it,
+``pytest plugins/<a>`` shows that plugin ``a``'s tests never load another plugin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import importlib.machinery
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,12 +36,30 @@ from core.context import HostContext
 from core.db.base import metadata
 from core.db.migrate import upgrade_all
 from core.settings import Settings, validate_tree
+from tests.support.token_issuer import TOKEN_ISSUER, TokenIssuer
 
 PG_ADMIN_URL = os.environ.get("DIFYD_TEST_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DIFYD_TEST_REDIS", "redis://127.0.0.1:6379/15")
 BACKENDS = [b for b in os.environ.get("DIFYD_TEST_BACKENDS", "sqlite,postgres").split(",") if b]
 SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 ALL_PLUGINS = ["oauth_device", "openapi_apps"]
+BLOCKED = [name for name in os.environ.get("DIFYD_TEST_BLOCKED", "").split(",") if name]
+
+
+class _BlockedPluginImports(importlib.abc.MetaPathFinder):
+    """Refuses to import a blocked plugin's package, so a test that still needs it fails loudly."""
+
+    def find_spec(
+        self, fullname: str, path: Any, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        parts = fullname.split(".")
+        if len(parts) >= 2 and parts[0] == "plugins" and parts[1] in BLOCKED:
+            raise ImportError(f"{fullname}: plugin {parts[1]!r} is blocked for this run (DIFYD_TEST_BLOCKED)")
+        return None
+
+
+if BLOCKED:
+    sys.meta_path.insert(0, _BlockedPluginImports())
 
 
 def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
@@ -48,7 +75,7 @@ def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: 
                   "key_prefix": f"t{uuid.uuid4().hex[:10]}:"},
         "jobs": {"backend": "inprocess"},
         "log": {"level": "WARNING"},
-        "plugins": {"enabled": list(ALL_PLUGINS)},
+        "plugins": {"enabled": list(ALL_PLUGINS), **({"blocked": list(BLOCKED)} if BLOCKED else {})},
         # Off in tests: many write or delete auth-cache entries in the state store directly and expect
         # the next request to see it. tests/auth/test_bearer_near_cache.py turns it on.
         "bearer": {"local_cache_seconds": 0},
@@ -102,10 +129,30 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def make_settings(backend: str, database_url: str, tmp_path: Path) -> Any:
-    """Build Settings for this backend; keyword overrides use dotted keys (``bearer.enabled=False``)."""
+def enabled_plugins() -> list[str]:
+    """The plugins a test's host enables; each plugin's tests/conftest.py narrows it to its own."""
+    return list(ALL_PLUGINS)
+
+
+@pytest.fixture
+def token_issuer() -> TokenIssuer:
+    """The test plugin that issues bearer tokens for test subjects (tests/support/token_issuer.py)."""
+    return TokenIssuer()
+
+
+@pytest.fixture
+def probe_plugins(token_issuer: TokenIssuer) -> dict[str, object]:
+    """Plugin objects that are not installed, available to ``plugins.enabled`` by these names."""
+    return {TOKEN_ISSUER: token_issuer}
+
+
+@pytest.fixture
+def make_settings(backend: str, database_url: str, tmp_path: Path, enabled_plugins: list[str]) -> Any:
+    """Build Settings for this backend; keyword overrides use dotted keys (``bearer.enabled=False``).
+    ``plugins.enabled`` is the ``enabled_plugins`` fixture unless overridden."""
 
     def make(**overrides: Any) -> Settings:
+        overrides.setdefault("plugins.enabled", list(enabled_plugins))
         return validate_tree(settings_tree(backend, database_url, tmp_path, **overrides))
 
     return make
@@ -127,9 +174,9 @@ async def truncate(ctx: HostContext) -> None:
 
 
 @pytest.fixture
-async def host(settings: Settings) -> AsyncIterator[HostContext]:
-    """A HostContext outside any app (services, jobs, direct DB work)."""
-    ctx = build_context(settings)
+async def host(settings: Settings, probe_plugins: dict[str, object]) -> AsyncIterator[HostContext]:
+    """A HostContext outside any app (services, jobs, direct DB work), probe plugins available."""
+    ctx = build_context(settings, build_plugins(settings, probe_plugins))
     yield ctx
     await truncate(ctx)
     await ctx.state.close()

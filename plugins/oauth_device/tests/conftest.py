@@ -1,10 +1,21 @@
-"""Fixtures of the oauth_device tests (the shared ones are in tests/support/fixtures.py)."""
+"""Fixtures of the oauth_device tests (the shared ones are in tests/support/fixtures.py).
+
+The host runs the core and this plugin only: what it does together with other plugins is tested in
+tests/integration/.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from plugins.oauth_device.runtime import Runtime, runtime_of
+
+ENABLED_PLUGINS = ["oauth_device"]
+
+
+@pytest.fixture
+def enabled_plugins() -> list[str]:
+    return list(ENABLED_PLUGINS)
 
 
 @pytest.fixture

@@ -1,7 +1,14 @@
-"""Shared helpers for the plugin's tests: audit capture, direct token rows, approval shortcuts."""
+"""Helpers of the plugin's tests: the device flow over HTTP, direct token rows, approval shortcuts.
+
+``device_login`` walks the whole flow a difyctl user walks: start a device code, sign in to the
+console, approve with the CSRF header, poll. It returns the poll payload (``token``, ``token_id``,
+``account``, ``workspaces`` ...). Tests of other plugins get tokens from the ``token_issuer`` test
+plugin instead; integration tests (tests/integration/) may import these.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import uuid
 from typing import Any
@@ -10,11 +17,67 @@ from sqlalchemy import select, update
 
 from core.auth.bearer import hash_token
 from plugins.oauth_device.codes import EXTERNAL_PREFIX, new_token
+from plugins.oauth_device.device_state import code_hash, last_poll_key
 from plugins.oauth_device.models import OAuthAccessToken
 from tests.support.audit import AuditRecorder, record_audit
-from tests.support.tokens import DEVICE, console_login, poll, start_device_code
+from tests.support.factories import Person
+from tests.support.tokens import console_login, host_of
 
+DEVICE = "/openapi/v1/oauth/device"
 TABLE = OAuthAccessToken.__table__
+
+
+async def start_device_code(
+    client: Any, *, client_id: str = "difyctl", label: str = "difyctl on test-host"
+) -> dict[str, Any]:
+    response = await client.post(f"{DEVICE}/code", json={"client_id": client_id, "device_label": label})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def approve(client: Any, csrf: str, user_code: str) -> None:
+    response = await client.post(
+        f"{DEVICE}/approve", json={"user_code": user_code}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def poll(client: Any, device_code: str, client_id: str = "difyctl") -> Any:
+    """One poll, with the slow-down marker cleared first so back-to-back polls are never throttled."""
+    await host_of(client).state.delete(last_poll_key(code_hash(device_code)))
+    return await client.post(f"{DEVICE}/token", json={"device_code": device_code, "client_id": client_id})
+
+
+async def device_login(
+    client: Any,
+    person: Person,
+    *,
+    client_id: str = "difyctl",
+    label: str = "difyctl on test-host",
+) -> dict[str, Any]:
+    """Run the real flow over HTTP and return the poll payload (with ``token``).
+
+    The person needs a workspace (an account without one cannot approve: 401, as in Dify).
+    """
+    started = await start_device_code(client, client_id=client_id, label=label)
+    csrf = await console_login(client, person)
+    approve_response = None
+    for _ in range(20):  # an earlier login for the same device may still hold the approval guard
+        approve_response = await client.post(
+            f"{DEVICE}/approve", json={"user_code": started["user_code"]}, headers={"X-CSRF-Token": csrf}
+        )
+        if (
+            approve_response.status_code != 409
+            or approve_response.json().get("error") != "approve_in_progress"
+        ):
+            break
+        await asyncio.sleep(0.05)
+    assert approve_response is not None and approve_response.status_code == 200, approve_response.text
+    response = await poll(client, started["device_code"], client_id)
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    assert payload.get("token"), payload
+    return payload
 
 
 async def insert_external_token(
@@ -70,4 +133,4 @@ async def decide(client: Any, csrf: str, user_code: str, action: str = "approve"
     )
 
 
-__all__ = ["DEVICE", "AuditRecorder", "poll", "record_audit"]
+__all__ = ["DEVICE", "AuditRecorder", "approve", "device_login", "poll", "record_audit", "start_device_code"]

@@ -9,9 +9,8 @@ from core.domain.models import Account, Membership
 from plugins.oauth_device.approvals import guard_key
 from plugins.oauth_device.models import ACCOUNT_ISSUER
 from tests.support import factories
-from tests.support.tokens import DEVICE, poll
 
-from .helpers import decide, live_rows, pending_code, record_audit
+from .helpers import DEVICE, decide, live_rows, pending_code, poll, record_audit, start_device_code
 
 
 async def _member(host, **kw):
@@ -85,7 +84,7 @@ async def test_bearer_disabled_is_503(make_settings, action):
     import httpx
 
     from core.app import build_context, create_app
-    from tests.support.tokens import console_login, start_device_code
+    from tests.support.tokens import console_login
 
     ctx = build_context(make_settings(**{"bearer.enabled": False}))
     try:

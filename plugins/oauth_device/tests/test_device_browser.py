@@ -82,7 +82,7 @@ def _write_config(folder: Path, port: int) -> Path:
         f'[state]\nbackend = "memory"\n'
         f'[jobs]\nbackend = "inprocess"\n'
         f'[log]\nlevel = "WARNING"\n'
-        f'[plugins]\nenabled = ["oauth_device", "openapi_apps"]\n'
+        f'[plugins]\nenabled = ["oauth_device"]\n'
     )
     return config
 

@@ -7,7 +7,7 @@ import re
 from core.app import build_context, create_app
 from plugins.oauth_device.codes import USER_CODE_ALPHABET
 from plugins.oauth_device.device_state import code_hash, user_key
-from tests.support.tokens import DEVICE
+from plugins.oauth_device.tests.helpers import DEVICE
 
 CODE = f"{DEVICE}/code"
 BODY = {"client_id": "difyctl", "device_label": "difyctl on laptop"}

@@ -6,9 +6,18 @@ from core.auth.bearer import hash_token
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO
 from core.services import DeviceApprovals
 from tests.support import factories
-from tests.support.tokens import DEVICE, bearer, device_login, poll, start_device_code
+from tests.support.tokens import bearer
 
-from .helpers import decide, insert_external_token, pending_code, record_audit
+from .helpers import (
+    DEVICE,
+    decide,
+    device_login,
+    insert_external_token,
+    pending_code,
+    poll,
+    record_audit,
+    start_device_code,
+)
 
 
 async def test_hook_bearer_authenticators(client, host):

@@ -9,9 +9,9 @@ from core.auth.bearer import hash_token
 from plugins.oauth_device import jobs as plugin_jobs
 from plugins.oauth_device.usage import marker_key, record_use
 from tests.support import factories
-from tests.support.tokens import bearer, device_login
+from tests.support.tokens import bearer
 
-from .helpers import insert_external_token, set_row, token_rows
+from .helpers import device_login, insert_external_token, set_row, token_rows
 
 DAY = datetime.timedelta(days=1)
 

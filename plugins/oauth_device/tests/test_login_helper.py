@@ -1,7 +1,8 @@
-"""The shared device_login helper works end to end."""
+"""The device_login helper works end to end."""
 
+from plugins.oauth_device.tests.helpers import device_login
 from tests.support import factories
-from tests.support.tokens import bearer, device_login
+from tests.support.tokens import bearer
 
 
 async def test_device_login_returns_a_working_token(client, host):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from tests.support import factories
-from tests.support.tokens import DEVICE
 
-from .helpers import decide, pending_code
+from .helpers import DEVICE, decide, pending_code
 
 LOOKUP = f"{DEVICE}/lookup"
 

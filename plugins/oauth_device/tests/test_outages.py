@@ -18,10 +18,18 @@ import pytest
 from plugins.oauth_device.device_state import DeviceCodeStore
 from plugins.oauth_device.jobs import UNDELIVERED_GRACE, revoke_undelivered_tokens
 from plugins.oauth_device.runtime import runtime_of
-from plugins.oauth_device.tests.helpers import decide, live_rows, pending_code, record_audit
+from plugins.oauth_device.tests.helpers import (
+    DEVICE,
+    decide,
+    device_login,
+    live_rows,
+    pending_code,
+    poll,
+    record_audit,
+)
 from tests.support import factories
 from tests.support.faults import Deployment, breakable_deployment
-from tests.support.tokens import DEVICE, bearer, device_login, poll
+from tests.support.tokens import bearer
 
 
 @pytest.fixture

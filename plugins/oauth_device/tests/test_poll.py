@@ -16,9 +16,17 @@ from plugins.oauth_device.device_state import (
     encode_state,
 )
 from plugins.oauth_device.runtime import runtime_of
-from plugins.oauth_device.tests.helpers import decide, pending_code, record_audit, set_row, token_rows
+from plugins.oauth_device.tests.helpers import (
+    DEVICE,
+    decide,
+    pending_code,
+    poll,
+    record_audit,
+    set_row,
+    token_rows,
+)
 from tests.support import factories
-from tests.support.tokens import DEVICE, bearer, poll
+from tests.support.tokens import bearer
 
 TOKEN = f"{DEVICE}/token"
 

@@ -10,9 +10,18 @@ from plugins.oauth_device.approvals import DeviceApprovalService
 from plugins.oauth_device.device_state import DeviceCodeStore, decode_state, device_key, encode_state
 from plugins.oauth_device.tokens import TokenRepository
 from tests.support import factories
-from tests.support.tokens import DEVICE, bearer, console_login, poll, start_device_code
+from tests.support.tokens import bearer, console_login
 
-from .helpers import decide, live_rows, pending_code, record_audit
+from .helpers import (
+    DEVICE,
+    decide,
+    device_login,
+    live_rows,
+    pending_code,
+    poll,
+    record_audit,
+    start_device_code,
+)
 
 
 class InterleavedState:
@@ -403,8 +412,6 @@ async def test_sequential_relogin_rotates_in_place(client, host):
     """Logging in again from the same device keeps the row id and kills the old token at once."""
     recorder = record_audit(host)
     alice = await _member(host)
-    from tests.support.tokens import device_login
-
     first = await device_login(client, alice)
     assert (await client.get("/openapi/v1/account", headers=bearer(first["token"]))).status_code == 200
     second = await device_login(client, alice)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tests.support import factories
-from tests.support.tokens import bearer, device_login
+from tests.support.tokens import bearer
 
-from .helpers import insert_external_token, live_rows, record_audit
+from .helpers import device_login, insert_external_token, live_rows, record_audit
 
 REVOKE = "/openapi/v1/oauth/revoke"
 

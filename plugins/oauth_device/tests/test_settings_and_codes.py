@@ -17,8 +17,8 @@ from plugins.oauth_device.codes import (
     normalise_user_code,
 )
 from plugins.oauth_device.settings import OAuthDeviceSettings
+from plugins.oauth_device.tests.helpers import device_login
 from tests.support import factories
-from tests.support.tokens import device_login
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import update
 
 from core.domain.models import App
-from plugins.openapi_apps.tests.conftest import token_headers
-from plugins.openapi_apps.tests.test_errors import server_with
+from plugins.openapi_apps.tests.conftest import server_with, token_headers
 from plugins.openapi_apps.tests.wire_schemas import DESCRIBE, assert_error, assert_valid
 from plugins.openapi_apps.tests.world import GREETER_CONFIG, WORKFLOW_CONFIG, random_uuid
 from tests.support import factories
@@ -194,10 +193,10 @@ async def test_workspace_id_of_another_workspace_is_ignored_for_ids(client, worl
     assert body["info"]["name"] == "Greeter"
 
 
-async def test_system_parameters_follow_settings(make_settings, host, world):
+async def test_system_parameters_follow_settings(make_settings, probe_plugins, host, world):
     """The upload limits in ``system_parameters`` are the plugin's settings."""
     overrides = {"plugin.openapi_apps.image_file_size_limit": 25, "plugin.openapi_apps.file_size_limit": 99}
-    async with server_with(make_settings, **overrides) as http:
+    async with server_with(make_settings, probe_plugins, **overrides) as http:
         sent = await token_headers(http, world.alice)
         body = await describe(http, sent, world.id("Greeter"), fields="parameters")
     assert body["parameters"]["system_parameters"] == {

@@ -3,21 +3,11 @@ the cross-workspace isolation matrix."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
-from core.app import build_context, create_app
-from plugins.openapi_apps.tests.conftest import UA, serve, token_headers
-from plugins.openapi_apps.tests.token_cases import (
-    expire_token,
-    external_sso_token,
-    headers,
-    narrow_scope_token,
-    token_of,
-)
+from plugins.openapi_apps.tests.conftest import UA, headers, server_with, token_headers, token_of
 from plugins.openapi_apps.tests.wire_schemas import assert_error
 from plugins.openapi_apps.tests.world import World, random_uuid
 
@@ -35,13 +25,6 @@ FOREIGN_ROUTES: dict[str, Route] = {
 }
 ROUTE_IDS = list(FOREIGN_ROUTES)
 WRONG_SURFACE = "wrong_surface (canonical: /openapi/v1/permitted-external-apps)"
-
-
-@asynccontextmanager
-async def server_with(make_settings: Any, **overrides: Any) -> AsyncIterator[Any]:
-    """A second server on the same database with some settings changed."""
-    async with serve(create_app(ctx=build_context(make_settings(**overrides)))) as http:
-        yield http
 
 
 # -- A1-A4: the bearer itself ---------------------------------------------------------------------------
@@ -77,19 +60,19 @@ async def test_a3_unknown_token_is_401(client, world):
         assert_error(response, 401, "unauthorized", "token unknown or revoked")
 
 
-async def test_a3_revoked_token_is_401_everywhere(client, world, alice):
-    """A3: after `difyctl auth logout` (DELETE /account/sessions/self) the token opens nothing."""
+async def test_a3_revoked_token_is_401_everywhere(client, host, token_issuer, world, alice):
+    """A3: once the token is revoked (as `difyctl auth logout` does) it opens nothing."""
     assert (await client.get("/openapi/v1/workspaces", headers=alice)).status_code == 200
-    assert (await client.delete("/openapi/v1/account/sessions/self", headers=alice)).status_code == 200
+    await token_issuer.revoke(host, token_of(alice))
     for route in FOREIGN_ROUTES.values():
         response = await client.get(route(world), headers=alice)
         assert_error(response, 401, "unauthorized", "token unknown or revoked")
 
 
-async def test_a4_expired_token_is_401_token_expired(client, host, world, alice):
+async def test_a4_expired_token_is_401_token_expired(client, host, token_issuer, world, alice):
     """A4: an expired token -> 401 token_expired with a hint to log in again, on every route."""
     assert (await client.get("/openapi/v1/workspaces", headers=alice)).status_code == 200
-    await expire_token(host, token_of(alice))
+    await token_issuer.expire(host, token_of(alice))
     for route in FOREIGN_ROUTES.values():
         body = assert_error(await client.get(route(world), headers=alice), 401, "token_expired")
         assert "difyctl auth login" in body["hint"]
@@ -98,9 +81,9 @@ async def test_a4_expired_token_is_401_token_expired(client, host, world, alice)
 # -- A5-A6: the bearer subsystem ------------------------------------------------------------------------
 
 
-async def test_a5_bearer_disabled_is_503(make_settings, host, world):
+async def test_a5_bearer_disabled_is_503(make_settings, probe_plugins, host, world):
     """A5: with ENABLE_OAUTH_BEARER off every route answers 503 (a missing header still 401)."""
-    async with server_with(make_settings, **{"bearer.enabled": False}) as http:
+    async with server_with(make_settings, probe_plugins, **{"bearer.enabled": False}) as http:
         for route in FOREIGN_ROUTES.values():
             response = await http.get(route(world), headers=headers("dfoa_" + "x" * 43))
             body = assert_error(response, 503, "service_unavailable")
@@ -108,9 +91,9 @@ async def test_a5_bearer_disabled_is_503(make_settings, host, world):
         assert_error(await http.get("/openapi/v1/workspaces"), 401, "unauthorized")
 
 
-async def test_a6_per_token_rate_limit_is_429(make_settings, host, world):
+async def test_a6_per_token_rate_limit_is_429(make_settings, probe_plugins, host, world):
     """A6: past the per-token limit -> 429 too_many_requests with Retry-After >= 1."""
-    async with server_with(make_settings, **{"bearer.rate_limit_per_token": 2}) as http:
+    async with server_with(make_settings, probe_plugins, **{"bearer.rate_limit_per_token": 2}) as http:
         sent = await token_headers(http, world.alice)
         for _ in range(2):
             assert (await http.get("/openapi/v1/workspaces", headers=sent)).status_code == 200
@@ -122,17 +105,17 @@ async def test_a6_per_token_rate_limit_is_429(make_settings, host, world):
 # -- A7-A9: surface, scope, membership ------------------------------------------------------------------
 
 
-async def test_a7_external_sso_subject_is_wrong_surface(client, host, world):
+async def test_a7_external_sso_subject_is_wrong_surface(client, token_issuer, world):
     """A7: a dfoe_ token on the account surface -> 403 wrong_surface naming its own surface."""
-    token = await external_sso_token(host)
+    token = token_issuer.external_token()
     for route in FOREIGN_ROUTES.values():
         response = await client.get(route(world), headers=headers(token))
         assert_error(response, 403, "forbidden", WRONG_SURFACE)
 
 
-async def test_a8_missing_scope_is_403_on_app_routes_only(client, host, world):
+async def test_a8_missing_scope_is_403_on_app_routes_only(client, host, token_issuer, world):
     """A8: an account token without apps:read -> 403 insufficient_scope on /apps*, /workspaces still open."""
-    token = await narrow_scope_token(host, world.alice.id, {str(world.acme.id): "owner"})
+    token = await token_issuer.account_token(host, world.alice.id, scopes=["apps:run"])
     app_routes = [
         f"/openapi/v1/apps?workspace_id={world.acme.id}",
         f"/openapi/v1/apps/{world.id('Greeter')}/describe",
@@ -160,16 +143,16 @@ async def test_gate_order_bearer_before_validation(client, world):
     assert_error(response, 401, "unauthorized")
 
 
-async def test_gate_order_surface_before_validation(client, host, world):
+async def test_gate_order_surface_before_validation(client, token_issuer, world):
     """An invalid query with a dfoe_ token is a 403 wrong_surface, not a 422."""
-    token = await external_sso_token(host)
+    token = token_issuer.external_token()
     response = await client.get("/openapi/v1/apps/x/describe?bogus=1", headers=headers(token))
     assert_error(response, 403, "forbidden")
 
 
-async def test_gate_order_scope_before_validation(client, host, world):
+async def test_gate_order_scope_before_validation(client, host, token_issuer, world):
     """An invalid query with a narrow-scope token is a 403 insufficient_scope, not a 422."""
-    token = await narrow_scope_token(host, world.alice.id, {})
+    token = await token_issuer.account_token(host, world.alice.id, scopes=["apps:run"])
     response = await client.get("/openapi/v1/apps?limit=0", headers=headers(token))
     assert_error(response, 403, "forbidden", "insufficient_scope: apps:read")
 

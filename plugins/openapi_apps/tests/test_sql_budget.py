@@ -15,13 +15,11 @@ COUNT_INDEX = "ix_apps_openapi_listable_count"
 
 @contextmanager
 def captured_sql(host: Any) -> Iterator[list[tuple[str, Any]]]:
-    """Every statement this app sends, with its parameters (token bookkeeping flushed off the
-    request path by the oauth_device plugin's job is left out: it is not the request's cost)."""
+    """Every statement this app sends, with its parameters."""
     statements: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if "oauth_access_tokens" not in statement:
-            statements.append((statement, parameters))
+        statements.append((statement, parameters))
 
     engine = host.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)

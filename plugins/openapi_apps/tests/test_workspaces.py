@@ -31,7 +31,7 @@ async def test_list_is_the_callers_workspaces_oldest_first(client, world, alice)
 async def test_list_is_empty_for_an_account_without_workspaces(client, host, world):
     """An account in no workspace (any more) gets ``{"workspaces": []}`` (the CLI prints its hint)."""
     carol = await factories.person(host, "carol@example.com", "Carol")
-    temp = await factories.workspace(host, "Temp", (carol, "owner"))  # the console needs one to sign in
+    temp = await factories.workspace(host, "Temp", (carol, "owner"))  # a member once, then no more
     sent = await token_headers(client, carol)
     async with host.session() as session:
         await session.execute(delete(Membership).where(Membership.tenant_id == temp.id))

@@ -1,5 +1,6 @@
-"""Replays exactly what difyctl 0.1.0-rc.1 sends for get workspace / get app / describe app, and checks
-every answer against what the CLI's schemas accept (§7)."""
+"""Signs in as difyctl 0.1.0-rc.1 does (the device flow), then replays exactly what it sends for get
+workspace / get app / describe app, and checks every answer against what the CLI's schemas accept
+(openapi_apps spec §7)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from core.http.errors import ApiError
 from core.http.headers import HeaderPolicy
 from core.http.responses import error_responses
 from core.services import ExternalSignIn, ExternalSignInRoutes
-from plugins.oauth_device.codes import normalise_user_code
+from plugins.oauth_device.codes import USER_CODE_ALPHABET, USER_CODE_GROUP, normalise_user_code
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -142,6 +142,8 @@ async def device_page(request: Request) -> Response[str]:
         workspace_name=await _workspace_name(ctx, user),
         prefill=prefill_code(query.get("user_code")),
         sso=sso,
+        code_alphabet=USER_CODE_ALPHABET,
+        code_group=USER_CODE_GROUP,
         sso_error=sso_error,
         static_path=STATIC_PATH,
         versions=ASSET_VERSIONS,

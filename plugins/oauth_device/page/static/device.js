@@ -4,13 +4,18 @@
   "use strict";
 
   var API = "/openapi/v1/oauth/device";
-  // The user-code alphabet (no I, O, Z, 0, 1, 2), either case, ASCII only: "ſ" is not an "s".
-  var CODE = /^[A-HJ-NP-Ya-hj-np-y3-9]{8}$/;
-  var FOREIGN = /[^A-HJ-NP-Ya-hj-np-y3-9]/;
   // What a person may type between characters (whitespace, any dash, _ and .); nothing else is ignored.
   var SEPARATORS = /[\s\p{Pd}_.]+/gu;
   var root = document.getElementById("device");
   if (!root) return;
+  // The user-code alphabet and group size, as the server renders them (one definition, the server's).
+  var ALPHABET = root.getAttribute("data-code-alphabet") || "";
+  var GROUP = Number(root.getAttribute("data-code-group")) || 4;
+
+  // Either case, ASCII only: "ſ" upper-cases to "S" but is not one.
+  function inAlphabet(ch) {
+    return ch.charCodeAt(0) < 128 && ALPHABET.indexOf(ch.toUpperCase()) >= 0;
+  }
 
   // Single sign-on routes, rendered by the server when a plugin offers external sign-in.
   var SSO_CONTEXT = root.getAttribute("data-sso-context");
@@ -59,17 +64,17 @@
   }
 
   function normalise(raw) {
-    var kept = compact(raw);
-    if (!CODE.test(kept)) return null;
-    kept = kept.toUpperCase();
-    return kept.slice(0, 4) + "-" + kept.slice(4);
+    var kept = Array.from(compact(raw));
+    if (kept.length !== GROUP * 2 || !kept.every(inAlphabet)) return null;
+    kept = kept.join("").toUpperCase();
+    return kept.slice(0, GROUP) + "-" + kept.slice(GROUP);
   }
 
   // Why a typed code cannot be one (the same rule as the server's), or "" when it can.
   function codeProblem(raw) {
-    var kept = compact(raw);
-    if (FOREIGN.test(kept)) return FOREIGN_CODE;
-    return kept.length === 8 ? "" : BAD_CODE;
+    var kept = Array.from(compact(raw));
+    if (!kept.every(inAlphabet)) return FOREIGN_CODE;
+    return kept.length === GROUP * 2 ? "" : BAD_CODE;
   }
 
   function cookie(name) {

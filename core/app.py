@@ -74,7 +74,7 @@ def build_job_queue(ctx: HostContext) -> JobQueue:
     if ctx.settings.jobs.backend == "saq":
         return SaqJobQueue(ctx.settings.redis.url, ctx.settings.jobs.queue)
     functions, crons = job_functions(ctx)
-    queue = InProcessJobQueue(functions, crons, ctx.settings.jobs.concurrency)
+    queue = InProcessJobQueue(functions, crons, ctx.settings.jobs.concurrency, clock=lambda: ctx.clock())
     queue.context["host"] = ctx
     return queue
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +40,9 @@ class HostContext:
     session_maker: async_sessionmaker[AsyncSession] = field(init=False)
     reads: AsyncEngine = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Epoch seconds: what the host and its plugins read the time from for decisions (expiry, schedules);
+    # tests replace it to move time without sleeping.
+    clock: Callable[[], float] = time.time
     # The enabled plugins' bearer authenticators by token prefix (core.auth.bearer.collect_authenticators).
     authenticators: dict[str, BearerAuthenticator] = field(default_factory=dict)
     _sealers: dict[str, Sealer] = field(default_factory=dict, repr=False)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -27,12 +28,22 @@ def _log() -> Any:
     return structlog.get_logger("difyd.jobs")
 
 
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+# The cron loop looks at its clock at least this often, so a clock a test moves forward is noticed.
+CLOCK_TICK_SECONDS = 1.0
 
 
 class InProcessJobQueue:
-    def __init__(self, functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob], concurrency: int = 10):
+    def __init__(
+        self,
+        functions: Iterable[JobFunction],
+        cron_jobs: Iterable[CronJob],
+        concurrency: int = 10,
+        clock: Callable[[], float] = time.time,
+        tick: float = CLOCK_TICK_SECONDS,
+    ):
+        # Epoch seconds: the host's clock (HostContext.clock), which tests move without sleeping.
+        self.clock = clock
+        self.tick = tick
         self.cron_jobs = list(cron_jobs)
         # Also checks the schedules: a bad one stops startup, not a background task later.
         self.functions = job_registry(functions, self.cron_jobs)
@@ -65,13 +76,16 @@ class InProcessJobQueue:
         if self.cron_jobs and self._cron_task is None:
             self._cron_task = asyncio.create_task(self._cron_loop(), name="jobs:cron")
 
+    def _now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+
     async def _cron_loop(self) -> None:
-        upcoming = [croniter(cron.cron, _now()).get_next(datetime.datetime) for cron in self.cron_jobs]
+        upcoming = [croniter(cron.cron, self._now()).get_next(datetime.datetime) for cron in self.cron_jobs]
         running: list[asyncio.Task[Any] | None] = [None] * len(self.cron_jobs)
         while True:
-            wait = min(upcoming) - _now()
-            await asyncio.sleep(max(wait.total_seconds(), 0.01))
-            now = _now()
+            wait = (min(upcoming) - self._now()).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.01), self.tick))
+            now = self._now()
             for index, cron in enumerate(self.cron_jobs):
                 if upcoming[index] > now:
                     continue

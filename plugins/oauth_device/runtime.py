@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,8 +22,6 @@ class Runtime:
     settings: OAuthDeviceSettings
     store: DeviceCodeStore
     tokens: TokenRepository
-    # Epoch seconds; tests replace it to move time without sleeping.
-    clock: Callable[[], float] = field(default=time.time)
     # A poll sooner than this after the previous one for the same code answers slow_down (RFC 8628
     # §3.5). Fixed by the spec; a test sets 0 to let a crowd of pollers race for the state itself.
     poll_interval: float = POLL_INTERVAL
@@ -33,11 +30,20 @@ class Runtime:
     def __post_init__(self) -> None:
         self.poll_bucket = PollBucket(self.settings.poll_limit_per_ip)
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The host's clock (``HostContext.clock``): moving it moves the plugin and its jobs together."""
+        return self.ctx.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.ctx.clock = clock
+
     def now(self) -> float:
-        return self.clock()
+        return self.ctx.clock()
 
     def now_dt(self) -> datetime.datetime:
-        return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        return datetime.datetime.fromtimestamp(self.ctx.clock(), datetime.UTC)
 
 
 def runtime_of(ctx: HostContext) -> Runtime:

@@ -191,3 +191,27 @@ async def test_stop_cancels_jobs_that_outlive_the_grace_period():
     assert time.monotonic() - started < 1.0
     assert finished == ["quick"]
     assert [entry["job"] for entry in logs if entry["event"] == "job_cancelled_at_shutdown"] == ["stuck"]
+
+
+async def test_cron_follows_the_host_clock():
+    """The runner reads the injectable clock: moving it past a schedule runs the job at once, without
+    waiting for the wall clock (the same clock the plugins read, so tests move both together)."""
+    now = [1_800_000_030.0]  # 30 s into a minute
+
+    async def tick(ctx: dict[str, Any]) -> None:
+        ctx["events"].append(now[0])
+
+    queue = InProcessJobQueue([tick], [CronJob(tick, "* * * * *")], clock=lambda: now[0], tick=0.01)
+    queue.context["events"] = []
+    await queue.start()
+    try:
+        await asyncio.sleep(0.1)
+        assert queue.context["events"] == []  # the next minute has not come on this clock
+        now[0] += 31  # one second past the minute
+        for _ in range(50):
+            if queue.context["events"]:
+                break
+            await asyncio.sleep(0.01)
+        assert queue.context["events"] == [now[0]]
+    finally:
+        await queue.stop()

@@ -6,6 +6,7 @@ import datetime
 import uuid
 
 import pytest
+import redis.exceptions
 
 from tests.support import factories
 from tests.support.tokens import bearer
@@ -131,6 +132,30 @@ async def test_revoke_self_logs_out_at_once(client, host):
     assert after.status_code == 401 and after.json()["message"] == "token unknown or revoked"
     assert await live_rows(host) == []
     assert recorder.named("oauth.token_revoked")[0]["token_id"] == login["token_id"]
+
+
+async def test_revoke_is_audited_even_when_the_cache_cannot_be_told(client, host, monkeypatch):
+    """The state store fails right after the row is revoked: the answer is 503, but the revocation is
+    durable and audited once; the client's retry (the store back) answers 200 without a second line."""
+    recorder = record_audit(host)
+    _, _, login = await _login(client, host)
+    headers = bearer(login["token"])
+    assert (await client.get(ACCOUNT, headers=headers)).status_code == 200  # cached now
+    healthy_delete = host.state.delete
+
+    async def failing_delete(key):
+        raise redis.exceptions.ConnectionError("Error 111 connecting to redis")  # what Redis down raises
+
+    monkeypatch.setattr(host.state, "delete", failing_delete)
+    response = await client.delete(f"{SESSIONS}/self", headers=headers)
+    assert response.status_code == 503
+    assert await live_rows(host) == []
+    assert [event["token_id"] for event in recorder.named("oauth.token_revoked")] == [login["token_id"]]
+    monkeypatch.setattr(host.state, "delete", healthy_delete)
+    retry = await client.delete(f"{SESSIONS}/self", headers=headers)
+    assert retry.status_code == 200
+    assert (await client.get(ACCOUNT, headers=headers)).status_code == 401
+    assert len(recorder.named("oauth.token_revoked")) == 1
 
 
 async def test_revoke_self_for_an_external_token(client, host):

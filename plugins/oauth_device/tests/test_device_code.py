@@ -94,12 +94,17 @@ async def test_missing_or_non_string_fields_are_bad_request(client):
 
 
 async def test_empty_or_overlong_label_is_bad_request(client):
-    """An empty label, one over 255 characters, or one with a control or bidirectional-override
-    character (which could hide or reorder what the approver reads) is refused with 400; the rest of
-    Unicode is fine."""
+    """An empty label, one over 255 characters, or one with a control, format (invisible or bidi),
+    private-use or separator character, or nothing visible (which could hide or reorder what the
+    approver reads) is refused with 400; the rest of Unicode is fine."""
     unicode_label = {"client_id": "difyctl", "device_label": "difyctl on Zoë's Mac 💻"}
     assert (await client.post(CODE, json=unicode_label)).status_code == 200
-    for label in ("", "   ", "x" * 256, "difyctl on\nhost", "a\x1b[2Jb", "bell\x07", "on \u202emoc.live"):
+    hidden = (
+        "\u061c", "a\u2028b", "\u200b", "\u3164", "\u2800", "a\U000e0020b", "a\u200db", "\ufeffa",
+        "a\u00adb", "a\u2060b", "x\U000f0000",
+    )  # bidi marks, separators, zero-width, blank lookalikes, tags, soft hyphen, BOM, private use
+    controls = ("difyctl on\nhost", "a\x1b[2Jb", "bell\x07", "on \u202emoc.live")
+    for label in ("", "   ", "x" * 256, *controls, *hidden):
         response = await client.post(CODE, json={"client_id": "difyctl", "device_label": label})
         assert response.status_code == 400
         assert response.json()["code"] == "bad_request"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.support import factories
 
-from .helpers import DEVICE, decide, pending_code
+from .helpers import DEVICE, decide, pending_code, poll
 
 LOOKUP = f"{DEVICE}/lookup"
 
@@ -99,3 +99,22 @@ async def test_wrong_codes_on_approve_count_towards_the_lockout(client, host):
         assert (await decide(client, csrf, f"CCCC-CCC{'ABCDE'[index]}", "deny")).status_code == 404
     assert (await decide(client, csrf, started["user_code"])).status_code == 429
     assert (await client.get(LOOKUP, params={"user_code": started["user_code"]})).status_code == 429
+
+
+async def test_a_used_code_is_not_a_guess(client, host):
+    """Once its device has received the answer, a code submitted again (a late click, a second tab) is
+    told it was used, and never counts towards the wrong-code lockout: twelve late submissions later
+    the address is not locked out."""
+    alice = await factories.person(host)
+    await factories.workspace(host, "Acme", (alice, "owner"))
+    started, csrf = await pending_code(client, alice)
+    assert (await decide(client, csrf, started["user_code"])).status_code == 200
+    assert (await poll(client, started["device_code"])).status_code == 200  # delivered: the flow is over
+    for action in ("approve", "deny") * 4:
+        late = await decide(client, csrf, started["user_code"], action)
+        assert late.status_code == 409 and late.json() == {"error": "already_resolved"}
+    for _ in range(4):
+        body = (await client.get(LOOKUP, params={"user_code": started["user_code"]})).json()
+        assert body["valid"] is False
+    fresh = await pending_code(client, alice)
+    assert (await client.get(LOOKUP, params={"user_code": fresh[0]["user_code"]})).json()["valid"] is True

@@ -24,6 +24,7 @@ from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
+from core.http.pages import static_file
 from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest, refuse_repeated_parameters
 from core.jobs.inprocess import InProcessJobQueue
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         ctx = build_context(settings)
     settings = ctx.settings
     proxies = parse_proxies(settings.server.trusted_proxies)
-    handlers: list[Any] = [HealthController, ConsoleController]
+    handlers: list[Any] = [HealthController, ConsoleController, static_file]
     handlers += flatten(ctx.plugins.hook.route_handlers(ctx=ctx))
     middleware: list[Any] = []
     if settings.http.metrics_enabled:

@@ -23,6 +23,7 @@ from core.state.contract import StateStore
 if TYPE_CHECKING:
     from core.audit import AuditEvent
     from core.auth.bearer import BearerAuthenticator
+    from core.http.pages import Pages
     from core.jobs.queue import JobQueue
     from core.license import LicenseCheck
     from core.plugins import LoadedPlugins
@@ -75,6 +76,13 @@ class HostContext:
         if signer is None:
             signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
         return signer
+
+    @cached_property
+    def pages(self) -> Pages:
+        """The plugins' templates (one Jinja environment) and static files, found by convention."""
+        from core.http.pages import Pages
+
+        return Pages(self.plugins)
 
     @cached_property
     def license(self) -> LicenseCheck:

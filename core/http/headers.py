@@ -1,7 +1,7 @@
 """Response-header policy, applied in one place: each plugin declares the headers of the paths it owns.
 
 A ``HeaderPolicy`` names a path prefix (whole segments: ``/device`` covers ``/device`` and
-``/device/static/x``, not ``/devices``) and the headers its responses carry: anti-framing, a CSP,
+``/device/x``, not ``/devices``) and the headers its responses carry: anti-framing, a CSP,
 cache control, ``Content-Disposition`` for downloads... Plugins return them from the
 ``header_policies`` hook; the core adds its own for ``/openapi/v1`` (anti-framing and CORS on every
 response of the API surface, spec openapi_apps §8). Where several policies cover a path, the most

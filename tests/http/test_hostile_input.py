@@ -62,7 +62,7 @@ async def test_nul_characters_are_refused_everywhere(client, signed_in):
         "/openapi/v1/apps?workspace_id=00000000-0000-0000-0000-000000000000&tag=a%00b",
         "/openapi/v1/apps/%00/describe",
         "/openapi/v1/workspaces/%00",
-        "/device/static/%00",
+        "/static/oauth_device/%00",
     ):
         response = await client.get(path, headers=signed_in)
         body = _error(response, 400, "bad_request")
@@ -112,13 +112,16 @@ async def test_out_of_range_pages_are_422_on_every_list(client, signed_in, host)
 
 
 async def test_static_files_answer_plain_404s_that_echo_nothing(client):
-    """Under /device/static only the page's two files exist: a long or odd name is a 404 ErrorBody that
-    does not repeat the request, never a 500."""
-    for name in ("x" * 300, "..%2f..%2fpyproject.toml", "device.js.map", "%2e%2e", "dévice.js"):
-        response = await client.get(f"/device/static/{name}")
+    """Under /static only the files the plugins' static folders held at startup exist: a long or odd
+    name, a climb out of the folder, or an unknown plugin is a 404 ErrorBody that does not repeat the
+    request, never a 500."""
+    names = ("x" * 300, "..%2f..%2fpyproject.toml", "../../x.toml", "device.js.map", "%2e%2e", "dévice.js")
+    paths = [f"/static/oauth_device/{name}" for name in names]
+    for path in [*paths, "/static/core/x", "/static/../pyproject.toml"]:
+        response = await client.get(path)
         body = _error(response, 404, "not_found")
-        assert body["message"] == "not found" and name[:20] not in response.text
-    assert (await client.get("/device/static/device.js")).status_code == 200
+        assert body["message"] == "not found" and "pyproject" not in response.text
+    assert (await client.get("/static/oauth_device/device.js")).status_code == 200
 
 
 async def test_out_of_range_numbers_and_huge_strings_are_4xx(client, signed_in):

@@ -1,20 +1,17 @@
 """The /device page: a server-rendered shell whose small script drives the JSON device-flow API.
 
 The page never approves anything itself. Each state (sign in, enter code, confirm, result, each
-error) is a server-rendered section; ``static/device.js`` shows one at a time and calls the same
+error) is a server-rendered section of ``templates/device.html``; ``static/device.js`` (served by the
+core at ``/static/oauth_device/device.js``) shows one at a time and calls the same
 ``/console/api/*`` and ``/openapi/v1/oauth/device/*`` endpoints a client would, so the approval
 logic lives in one place.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 from typing import Any
 
-import jinja2
-import msgspec
 from litestar import MediaType, Request, get
 from litestar.response import Response
 from sqlalchemy import select
@@ -28,18 +25,6 @@ from core.http.responses import error_responses
 from core.services import ExternalSignIn, ExternalSignInRoutes
 from plugins.oauth_device.codes import USER_CODE_ALPHABET, USER_CODE_GROUP, normalise_user_code
 
-HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
-STATIC_PATH = "/device/static"
-
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
 # The page loads only its own script and stylesheet; no inline code, never framed.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -52,38 +37,15 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-# The script and stylesheet: their URLs change with their content (?v=<hash>), so they keep forever.
-STATIC_HEADERS = {
-    "Cache-Control": "public, max-age=31536000, immutable",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def header_policies() -> list[HeaderPolicy]:
-    """What the page and its files answer with, applied by the core to every response under them."""
-    return [HeaderPolicy("/device", PAGE_HEADERS), HeaderPolicy(STATIC_PATH, STATIC_HEADERS)]
+    """What the page answers with, applied by the core to every response under /device (its script
+    and stylesheet are this plugin's static files, which the core serves under /static)."""
+    return [HeaderPolicy("/device", PAGE_HEADERS)]
+
 
 _SSO_ERROR = re.compile(r"^[a-z0-9_]{1,64}$")
-
-
-class Asset(msgspec.Struct, frozen=True):
-    body: bytes
-    media_type: str
-    version: str  # a content hash: the page links ``?v=<version>``, so a deploy never serves a stale file
-
-
-def _asset(name: str, media_type: str) -> Asset:
-    body = (STATIC_DIR / name).read_bytes()
-    return Asset(body, media_type, hashlib.sha256(body).hexdigest()[:12])
-
-
-# The only files served under /device/static: known names, read once. Anything else is a plain 404
-# that echoes nothing of the request (no path is ever joined from client input).
-ASSETS = {
-    "device.css": _asset("device.css", "text/css; charset=utf-8"),
-    "device.js": _asset("device.js", "text/javascript; charset=utf-8"),
-}
-ASSET_VERSIONS = {name: asset.version for name, asset in ASSETS.items()}
 
 
 def prefill_code(raw: str | None) -> str:
@@ -136,7 +98,8 @@ async def device_page(request: Request) -> Response[str]:
     sso_error = raw_error if _SSO_ERROR.match(raw_error) else ("unknown" if raw_error else "")
     sso_verified = query.get("sso_verified") == "1"
     sso = await external_sign_in(ctx)
-    html = _templates.get_template("device.html").render(
+    html = ctx.pages.render(
+        "oauth_device/device.html",
         view=initial_view(user, sso_verified, sso_error, sso is not None),
         user=user,
         workspace_name=await _workspace_name(ctx, user),
@@ -145,34 +108,10 @@ async def device_page(request: Request) -> Response[str]:
         code_alphabet=USER_CODE_ALPHABET,
         code_group=USER_CODE_GROUP,
         sso_error=sso_error,
-        static_path=STATIC_PATH,
-        versions=ASSET_VERSIONS,
     )
     return Response(html, media_type=MediaType.HTML)
 
 
-def _asset_route(name: str, summary: str) -> Any:
-    """One route per file, so /schema names each with its media type; any other name under
-    /device/static is the router's plain 404, which echoes nothing of the request."""
-    asset = ASSETS[name]
-
-    @get(
-        f"{STATIC_PATH}/{name}",
-        summary=summary,
-        responses=error_responses(),
-        media_type=asset.media_type,
-        name=f"device_static_{name.replace('.', '_')}",
-    )
-    async def serve_asset() -> Response[bytes]:
-        return Response(asset.body, media_type=asset.media_type, headers={"ETag": f'"{asset.version}"'})
-
-    return serve_asset
-
-
 def page_route_handlers() -> list[Any]:
     """Handlers the plugin mounts for the page: the page itself and its script and stylesheet."""
-    return [
-        device_page,
-        _asset_route("device.js", "The /device page's script"),
-        _asset_route("device.css", "The /device page's stylesheet"),
-    ]
+    return [device_page]

@@ -133,14 +133,21 @@ async def test_sso_error_opens_the_sso_error_view(client: AsyncTestClient) -> No
 
 
 async def test_script_and_stylesheet_are_served(client: AsyncTestClient) -> None:
-    """The page's own script and stylesheet load from /device/static, also never framed."""
+    """The page links its own script and stylesheet from the plugin's static folder, versioned by
+    content: that URL is kept for a year, an unversioned one is checked again, an unchanged file is 304."""
     html = (await client.get("/device")).text
-    for asset in re.findall(r'(?:src|href)="(/device/static/[^"]+)"', html):
-        response = await client.get(asset)
-        assert response.status_code == 200
-        assert response.headers["x-frame-options"] == "DENY"
-    script = await client.get("/device/static/device.js")
-    assert "javascript" in script.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="(/static/oauth_device/[^"?]+)\?v=([0-9a-f]{12})"', html)
+    assert sorted(path.rsplit("/", 1)[1] for path, _ in assets) == ["device.css", "device.js"]
+    for path, version in assets:
+        response = await client.get(f"{path}?v={version}")
+        assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["etag"] == f'"{version}"'
+        assert (await client.get(path)).headers["cache-control"] == "no-cache"
+        again = await client.get(path, headers={"If-None-Match": f'"{version}"'})
+        assert again.status_code == 304 and again.content == b""
+    script = await client.get("/static/oauth_device/device.js")
+    assert script.headers["content-type"].startswith("text/javascript")
     assert "history.replaceState" in script.text
 
 

@@ -55,6 +55,13 @@ class InProcessJobQueue:
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         self._spawn(name, kwargs, JOB_TIMEOUT_SECONDS)
 
+    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+        function = self.functions.get(name)
+        if function is None:
+            raise LookupError(f"no job function named {name!r}")
+        async with self._slots, asyncio.timeout(timeout):
+            return await function(self.context, **kwargs)
+
     def _spawn(self, name: str, kwargs: dict[str, Any], timeout: float) -> asyncio.Task[Any]:
         function = self.functions.get(name)
         if function is None:

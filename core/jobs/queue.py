@@ -37,6 +37,10 @@ class JobQueue(Protocol):
     async def enqueue(self, name: str, **kwargs: Any) -> None:
         """Schedule the job function called ``name`` with these keyword arguments."""
 
+    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+        """Enqueue the job and wait for its result (on saq, a worker must be running); its failure
+        is raised here."""
+
     async def start(self) -> None:
         """Begin accepting work (in-process: start the runner and cron loop)."""
 

@@ -83,6 +83,11 @@ class SaqJobQueue:
         # take ``key``, ``timeout``, ``retries``... as job options instead.
         await self.queue.enqueue(Job(function=name, kwargs=kwargs, timeout=JOB_TIMEOUT_SECONDS))
 
+    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+        job = Job(function=name, kwargs=kwargs, timeout=int(timeout))
+        [result] = await self.queue.map(job, [{}], timeout=timeout, poll_interval=0.05)
+        return result
+
     async def start(self) -> None:
         await self.queue.connect()
 

@@ -6,19 +6,20 @@ import asyncio
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from core.app import build_context, build_plugins, create_app, job_functions
 from core.hookspecs import hookimpl
 from core.jobs import CronJob, host_of
 from core.jobs.saq_backend import SaqJobQueue
-from tests.jobs.saq_worker import forget_queue, running_worker, unique_queue_name, wait_for
+from tests.support.fixtures import REDIS_URL, serve
+from tests.support.jobs import forget_queue, running_worker, unique_queue_name, wait_for
 
 
 async def test_hook_jobs(make_settings):
-    """A plugin's job (the example plugin's hello_record) enqueued over HTTP runs and reports done."""
+    """A plugin's job (the example plugin's hello_record) enqueued over HTTP runs and reports done: on
+    the in-process runner, and on the production backend through Redis to a saq worker."""
     ctx = build_context(make_settings(**{"plugins.enabled": ["hello"]}))
-    async with AsyncTestClient(app=create_app(ctx=ctx)) as client:
+    async with serve(create_app(ctx=ctx)) as client:
         response = await client.post("/hello/jobs", params={"who": "ada"})
         assert response.status_code == 202
         ticket = response.json()["ticket"]
@@ -67,6 +68,6 @@ async def test_hook_cron_jobs(make_settings, jobs_backend: str):
             await wait_for(beat, 5)
             await ctx.jobs.stop()
     finally:
-        await forget_queue(queue_name)
+        await forget_queue(REDIS_URL, queue_name)
         await ctx.state.close()
         await ctx.engine.dispose()

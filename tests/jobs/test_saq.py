@@ -10,8 +10,8 @@ import pytest
 
 from core.jobs import CronJob
 from core.jobs.saq_backend import SaqJobQueue
-from tests.jobs.saq_worker import forget_queue, running_worker, unique_queue_name, wait_for
 from tests.support.fixtures import REDIS_URL
+from tests.support.jobs import forget_queue, running_worker, unique_queue_name, wait_for
 
 
 async def store_arguments(ctx: dict[str, Any], **kwargs: Any) -> None:
@@ -29,7 +29,7 @@ async def queue() -> AsyncIterator[SaqJobQueue]:
     await queue.start()
     yield queue
     await queue.stop()
-    await forget_queue(name)
+    await forget_queue(REDIS_URL, name)
 
 
 async def test_enqueued_job_reaches_worker_with_all_arguments(queue: SaqJobQueue):

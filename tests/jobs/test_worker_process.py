@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from core.settings import DIFY_ENV_ALIASES
-from tests.jobs.saq_worker import forget_keys, forget_queue
 from tests.support.fixtures import REDIS_URL, SECRET, _create_pg_database, _drop_pg_database
+from tests.support.jobs import forget_keys, forget_queue
 
 PORT = 5111
 BASE = f"http://127.0.0.1:{PORT}"
@@ -93,8 +93,8 @@ async def production_config(tmp_path: Path) -> AsyncIterator[Path]:
         yield path
     finally:
         await _drop_pg_database(name)
-        await forget_queue(queue)
-        await forget_keys(key_prefix + "*")
+        await forget_queue(REDIS_URL, queue)
+        await forget_keys(REDIS_URL, key_prefix + "*")
 
 
 @pytest.mark.slow

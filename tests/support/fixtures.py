@@ -36,6 +36,7 @@ from core.context import HostContext
 from core.db.base import metadata
 from core.db.migrate import upgrade_all
 from core.settings import Settings, validate_tree
+from tests.support.jobs import saq_worker, unique_queue_name
 from tests.support.token_issuer import TOKEN_ISSUER, TokenIssuer
 
 PG_ADMIN_URL = os.environ.get("DIFYD_TEST_PG_ADMIN", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -73,7 +74,13 @@ def settings_tree(backend: str, database_url: str, data_dir: Path, **overrides: 
         "redis": {"url": REDIS_URL},
         "state": {"backend": "memory" if backend == "sqlite" else "redis",
                   "key_prefix": f"t{uuid.uuid4().hex[:10]}:"},
-        "jobs": {"backend": "inprocess"},
+        # Production's runner on production's backend: jobs go through Redis to a saq worker, which
+        # ``running`` starts beside each app (tests/support/jobs.py), on a queue of the test's own.
+        "jobs": (
+            {"backend": "inprocess"}
+            if backend == "sqlite"
+            else {"backend": "saq", "queue": unique_queue_name()}
+        ),
         "log": {"level": "WARNING"},
         "plugins": {"enabled": list(ALL_PLUGINS), **({"blocked": list(BLOCKED)} if BLOCKED else {})},
         # Off in tests: many write or delete auth-cache entries in the state store directly and expect
@@ -231,7 +238,8 @@ async def running(app: Litestar) -> AsyncIterator[None]:
         await asyncio.gather(task, return_exceptions=True)
         raise failure[0]
     try:
-        yield
+        async with saq_worker(app.state.host):  # the host's jobs run as in production (saq backend)
+            yield
     finally:
         stop.set()
         await task

@@ -1,4 +1,7 @@
-"""Jobs: the retention purge and the batched last_used_at flush."""
+"""Jobs: the retention purge and the batched last_used_at flush.
+
+Run by name through the host's job queue while the app runs (``host.jobs.run``): on the in-process
+runner, and on the PostgreSQL + Redis backend through Redis to a saq worker, as in production."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from .helpers import device_login, insert_external_token, set_row, token_rows
 DAY = datetime.timedelta(days=1)
 
 
-async def test_purge_deletes_only_old_revoked_or_expired_rows(host):
+async def test_purge_deletes_only_old_revoked_or_expired_rows(client, host):
     """Rows revoked or expired more than 30 days ago go; recent and live ones stay."""
     now = datetime.datetime.now(datetime.UTC)
     _, old_revoked = await insert_external_token(host, label="old revoked")
@@ -25,7 +28,7 @@ async def test_purge_deletes_only_old_revoked_or_expired_rows(host):
     _, live = await insert_external_token(host, label="live")
     await set_row(host, old_revoked, revoked_at=now - 31 * DAY, token_hash=None)
     await set_row(host, recent_revoked, revoked_at=now - 2 * DAY, token_hash=None)
-    removed = await plugin_jobs.purge_oauth_access_tokens({"host": host})
+    removed = await host.jobs.run("purge_oauth_access_tokens")
     assert removed == 2
     assert {row.id for row in await token_rows(host)} == {recent_revoked, live}
 
@@ -77,10 +80,10 @@ async def test_flush_writes_last_used_in_one_batch(client, host, runtime):
     assert sessions.json()["data"][0]["last_used_at"] is None
     real_now = runtime.clock()
     runtime.clock = lambda: real_now + 120  # the minute of the use is over
-    assert await plugin_jobs.flush_oauth_token_usage({"host": host}) == 1
+    assert await host.jobs.run("flush_oauth_token_usage") == 1
     row = next(row for row in await token_rows(host) if str(row.id) == login["token_id"])
     assert row.last_used_at is not None
     assert abs(row.last_used_at.timestamp() - real_now) < 60
     # Drained: a second flush writes nothing.
-    assert await plugin_jobs.flush_oauth_token_usage({"host": host}) == 0
+    assert await host.jobs.run("flush_oauth_token_usage") == 0
     assert row.token_hash == hash_token(login["token"])

@@ -1,4 +1,9 @@
-"""Run a saq worker inside a test, on real Redis (db 15) and a queue name no other test uses."""
+"""Jobs in tests: on the PostgreSQL + Redis backend they run on saq, through a real worker.
+
+``saq_worker(ctx)`` runs a saq Worker on the test's own event loop for as long as a test's app runs
+(``fixtures.running`` starts one when the host's ``jobs.backend`` is saq), so what a plugin enqueues
+reaches its job function through Redis exactly as in production; the queue's keys are deleted after.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +15,29 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core.context import HostContext
 from core.jobs.queue import CronJob, JobFunction
 from core.jobs.saq_backend import SaqJobQueue, build_worker
-from tests.support.fixtures import REDIS_URL
 
 
 def unique_queue_name() -> str:
     return f"tjobs{uuid.uuid4().hex[:10]}"
 
 
-async def forget_keys(pattern: str) -> None:
+async def forget_keys(redis_url: str, pattern: str) -> None:
     """Delete the Redis keys matching ``pattern`` (a test's own prefix)."""
-    redis = Redis.from_url(REDIS_URL)
-    keys = [key async for key in redis.scan_iter(match=pattern)]
-    if keys:
-        await redis.delete(*keys)
-    await redis.aclose()
+    redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        keys = [key async for key in redis.scan_iter(match=pattern)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
-async def forget_queue(name: str) -> None:
+async def forget_queue(redis_url: str, name: str) -> None:
     """Delete every key saq wrote for this queue (saq:<name>:* and saq:job:<name>:*)."""
-    await forget_keys(f"saq:*{name}*")
+    await forget_keys(redis_url, f"saq:*{name}*")
 
 
 @contextlib.asynccontextmanager
@@ -51,6 +58,23 @@ async def running_worker(
     finally:
         worker.event.set()  # what SIGTERM does
         await asyncio.wait_for(task, 10)
+
+
+@contextlib.asynccontextmanager
+async def saq_worker(ctx: HostContext) -> AsyncIterator[None]:
+    """A worker for the host's own jobs and crons while the block runs, when its backend is saq."""
+    if not isinstance(ctx.jobs, SaqJobQueue):
+        yield
+        return
+    from core.app import job_functions
+
+    functions, crons = job_functions(ctx)
+    try:
+        async with running_worker(ctx.jobs, functions, crons, {"host": ctx}):
+            yield
+    finally:
+        with contextlib.suppress(Exception):  # a test that stopped its Redis has nothing to clean
+            await forget_queue(ctx.settings.redis.url, ctx.settings.jobs.queue)
 
 
 async def wait_for(predicate: Any, timeout: float) -> float:

@@ -191,6 +191,8 @@ def _location(key: Any, message: str) -> list[str | int]:
 
 
 def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
+    if isinstance(exc, RepeatedParameters):
+        return exc.details
     details: list[ErrorDetail] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
@@ -215,7 +217,8 @@ def _validation_details(exc: ValidationException) -> list[ErrorDetail]:
 
 
 def _validation_handler(_: Request, exc: ValidationException) -> Response[Any]:
-    error = ApiError(422, "Request validation failed", details=_validation_details(exc))
+    message = exc.detail if isinstance(exc, RepeatedParameters) else "Request validation failed"
+    error = ApiError(422, message, details=_validation_details(exc))
     return error_response(error)
 
 
@@ -239,14 +242,13 @@ def _named(names: list[str], kind: str, msg: str) -> list[ErrorDetail]:
     return [ErrorDetail(loc=["query", _echoable(n)], type=kind, msg=msg) for n in names[:MAX_NAMED_UNKNOWN]]
 
 
-def repeated_parameters(names: list[str]) -> ApiError:
-    """422 for query parameters given more than once to a route that takes one value of each."""
-    return ApiError(
-        422,
-        f"{len(names)} query parameter(s) given more than once; each takes one value",
-        code="invalid_param",
-        details=_named(names, "repeated", "given more than once"),
-    )
+class RepeatedParameters(ValidationException):
+    """Query parameters given more than once to a route that takes one value of each. A validation
+    failure like any other, so a route that answers those with 400 answers this with 400 too."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"{len(names)} query parameter(s) given more than once; each takes one value")
+        self.details = _named(names, "repeated", "given more than once")
 
 
 def unknown_parameters(params: Iterable[str], allowed: Iterable[str]) -> ApiError | None:

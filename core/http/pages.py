@@ -107,7 +107,7 @@ def _not_found() -> ApiError:
     f"{STATIC_PREFIX}/{{plugin:str}}/{{name:path}}",
     summary="A plugin's static file (script, stylesheet, image)",
     responses={
-        **error_responses(404),
+        **error_responses(404, 422),
         304: ResponseSpec(None, description="Not modified: the If-None-Match ETag is the file's."),
     },
     media_type="application/octet-stream",

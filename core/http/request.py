@@ -6,21 +6,22 @@
 - A route that opts in with ``accepts_form()`` reads a form-encoded body (RFC 6749/7009/8628 clients
   send forms) into the same declared Struct as JSON; ``json_only()`` makes a route refuse anything
   but ``application/json`` with 415 (a cross-site form cannot send JSON without a CORS preflight).
-- A query parameter given twice is refused (422 ``invalid_param``), unless the handler declares it as
-  a list: ``mode=chat&mode=workflow`` has no one meaning, and keeping either value silently would
-  answer a question the client did not ask.
+- A query parameter the handler declares with one value, given twice, is refused (422
+  ``invalid_param``): ``mode=chat&mode=workflow`` has no one meaning, and keeping either value
+  silently would answer a question the client did not ask. Lists keep every value.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
 from litestar.openapi.spec import Operation, RequestBody
 from litestar.types import Empty
 
-from core.http.errors import ApiError, repeated_parameters
+from core.http.errors import ApiError, RepeatedParameters
 
 FORM_BODIES = "difyd.form_bodies"
 JSON_ONLY = "difyd.json_only"
@@ -60,35 +61,44 @@ def check_json_text(raw: bytes) -> None:
         raise bad_body("the request body contains a NUL character")
 
 
-_SEQUENCE_QUERY_NAMES: dict[int, frozenset[str]] = {}
+# Signature names Litestar fills from the connection itself, never from the query string.
+_RESERVED = frozenset({"request", "socket", "scope", "state", "headers", "cookies", "query", "body", "data"})
+_SCALAR_QUERY_NAMES: dict[int, frozenset[str]] = {}
 
 
-def _sequence_query_names(handler: Any) -> frozenset[str]:
-    """The query parameters a handler declares as lists (they keep every value)."""
-    names = _SEQUENCE_QUERY_NAMES.get(id(handler))
+def _scalar_query_names(handler: Any, path_params: Iterable[str]) -> frozenset[str]:
+    """The query parameters a handler declares with one value each (a list keeps every value)."""
+    names = _SCALAR_QUERY_NAMES.get(id(handler))
     if names is None:
+        skipped = _RESERVED | set(path_params) | set(handler.resolve_dependencies())
         found = set()
         for name, field in handler.parsed_fn_signature.parameters.items():
-            if field.is_non_string_sequence:
-                alias = getattr(field.kwarg_definition, "query", None)
-                found.add(alias or name)
-        names = _SEQUENCE_QUERY_NAMES[id(handler)] = frozenset(found)
+            kwarg = field.kwarg_definition
+            if name in skipped or field.is_non_string_sequence:
+                continue
+            if getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None):
+                continue
+            found.add(getattr(kwarg, "query", None) or name)
+        names = _SCALAR_QUERY_NAMES[id(handler)] = frozenset(found)
     return names
 
 
 async def refuse_repeated_parameters(request: Request) -> None:
     """``before_request``: after the guards (a rate limit counts the request), before the handler's
-    parameters are read."""
+    parameters are read. Only the parameters the handler declares count: a name it never reads
+    (a tracking parameter on a page link) has no meaning to be ambiguous about."""
     if b"&" not in request.scope.get("query_string", b""):
         return  # one parameter at most: nothing can repeat (the common case costs no parsing)
     names = [key for key, _ in request.query_params.multi_items()]
     if len(set(names)) == len(names):
         return
     handler = request.scope.get("route_handler")
-    lists = _sequence_query_names(handler) if handler is not None else frozenset()
-    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1 and name not in lists]
+    if handler is None:
+        return
+    declared = _scalar_query_names(handler, request.scope.get("path_params", {}))
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1 and name in declared]
     if repeated:
-        raise repeated_parameters(repeated)
+        raise RepeatedParameters(repeated)
 
 
 class DifydRequest(Request):

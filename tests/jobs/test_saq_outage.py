@@ -61,7 +61,7 @@ def test_upkeep_failures_during_an_outage_log_one_line_now_and_then():
     assert quiet.filter(other) and other.exc_info is not None
 
 
-async def test_many_dequeue_slots_waiting_on_redis_log_one_line():
+async def test_many_dequeue_slots_waiting_on_redis_log_one_line(monkeypatch):
     """A worker's dequeue slots all fail together while Redis is down: one warning for all of them per
     interval (it was one per slot every few seconds, ~180,000 lines a day at the default concurrency)."""
     server = RedisServer()
@@ -72,6 +72,8 @@ async def test_many_dequeue_slots_waiting_on_redis_log_one_line():
         server.stop()
         warn_unreachable.reset()
         with structlog.testing.capture_logs() as logs:
+            # A fresh proxy: the module's logger may already be bound (and cached) by an earlier test.
+            monkeypatch.setattr(warn_unreachable, "logger", structlog.get_logger("difyd.jobs"))
             for _ in range(2):  # two rounds of ten slots
                 await asyncio.gather(*(queue.dequeue(timeout=0.1) for _ in range(10)))
         lines = [line for line in logs if line["event"] == "job_queue_unreachable"]

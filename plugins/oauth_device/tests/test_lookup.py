@@ -52,6 +52,16 @@ async def test_missing_user_code_is_bad_request(client):
     assert response.json()["code"] == "bad_request"
 
 
+async def test_a_repeated_user_code_is_bad_request(client):
+    """Two user codes in one lookup have no one answer: 400 bad_request naming the parameter, like
+    any other bad field of this route."""
+    response = await client.get(f"{LOOKUP}?user_code=ABCD-EFGH&user_code=JKLM-NPQR")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "bad_request"
+    assert body["details"] == [{"loc": ["query", "user_code"], "type": "repeated", "msg": "given more than once"}]
+
+
 async def test_user_code_spellings_are_normalised(client):
     """Lower case, no hyphen, spaces or other separators all find the code (RFC 8628 §6.1)."""
     code = (await _start(client))["user_code"]

@@ -59,7 +59,8 @@ async def test_a_repeated_user_code_is_bad_request(client):
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "bad_request"
-    assert body["details"] == [{"loc": ["query", "user_code"], "type": "repeated", "msg": "given more than once"}]
+    repeated = {"loc": ["query", "user_code"], "type": "repeated", "msg": "given more than once"}
+    assert body["details"] == [repeated]
 
 
 async def test_user_code_spellings_are_normalised(client):

@@ -34,6 +34,9 @@ test: $(STAMP) services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	@# The example plugin's own tests, on difyd's installed pytest plugin (core.testing), as any
+	@# plugin package runs them.
+	cd examples/hello_plugin && ../../$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,8 +22,9 @@ import httpx
 import pytest
 
 from core.settings import DIFY_ENV_ALIASES
+from core.testing.database import create_pg_database, drop_pg_database
+from core.testing.fixtures import PG_ADMIN_URL, REDIS_URL, SECRET
 from tests.support.faults import free_port
-from tests.support.fixtures import REDIS_URL, SECRET, _create_pg_database, _drop_pg_database
 
 DIFYD = str(Path(sys.executable).with_name("difyd"))
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
@@ -108,7 +109,7 @@ async def served(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
     pg_name = f"difyd_fuzz_{os.getpid()}"
     if backend == "postgres":
         # Its own database, so the fuzzer's writes never meet another test's rows.
-        database = await _create_pg_database(pg_name)
+        database = await create_pg_database(PG_ADMIN_URL, pg_name)
     else:
         database = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.sqlite3'}"
     config.write_text(_config(backend, port, tmp_path, database))
@@ -135,7 +136,7 @@ async def served(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Asyn
             server.kill()
             _, stderr = server.communicate()
         if backend == "postgres":
-            await _drop_pg_database(pg_name)
+            await drop_pg_database(PG_ADMIN_URL, pg_name)
         # A 500 is caught by the checks; an unhandled error logged without one must not pass either.
         assert b"unhandled_exception" not in stderr, stderr.decode()[-3000:]
 

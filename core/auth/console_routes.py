@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody
 from sqlalchemy import select
 
 from core.audit import AuditEvent
@@ -102,7 +103,7 @@ class ConsoleController(Controller):
         responses=error_responses(401, 415, 422, 429),
         **json_only(),
     )
-    async def login(self, request: Request, data: LoginBody) -> Response[dict[str, str]]:
+    async def login(self, request: Request, data: JSONBody[LoginBody]) -> Response[dict[str, str]]:
         ctx: HostContext = request.app.state.host
         ip = request.app.state.client_ip(request)
         ip_limit, account_limit = _limits(ctx)

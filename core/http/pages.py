@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import jinja2
 from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Response
 
 from core.http.errors import ApiError
@@ -114,9 +114,9 @@ def _not_found() -> ApiError:
 )
 async def static_file(
     request: Request,
-    plugin: str,
-    name: str,
-    version: Annotated[str | None, Parameter(query="v", max_length=64)] = None,
+    plugin: FromPath[str],
+    name: FromPath[str],
+    version: Annotated[str | None, QueryParameter(name="v", max_length=64)] = None,
 ) -> Response[bytes]:
     pages: Pages = request.app.state.host.pages
     asset = pages.assets.get(plugin, {}).get(name.lstrip("/"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 T = TypeVar("T")
 
@@ -20,12 +20,14 @@ MAX_PAGE_LIMIT = 200
 MAX_PAGE = 1_000_000
 
 PageNumber = Annotated[
-    int, Parameter(query="page", ge=1, le=MAX_PAGE, description=f"1-based page number, at most {MAX_PAGE}")
+    int,
+    QueryParameter(name="page", ge=1, le=MAX_PAGE, description=f"1-based page number, at most {MAX_PAGE}"),
 ]
 
 
 PageSize = Annotated[
-    int, Parameter(query="limit", ge=1, le=MAX_PAGE_LIMIT, description=f"rows per page, 1..{MAX_PAGE_LIMIT}")
+    int,
+    QueryParameter(name="limit", ge=1, le=MAX_PAGE_LIMIT, description=f"rows per page, 1..{MAX_PAGE_LIMIT}"),
 ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.openapi.spec import Operation, RequestBody
+from litestar.params import CookieParameter, HeaderParameter, PathParameter
 from litestar.types import Empty
 
 from core.http.errors import ApiError, RepeatedParameters
@@ -64,6 +65,7 @@ def check_json_text(raw: bytes) -> None:
 # Signature names Litestar fills from the connection itself, never from the query string.
 _RESERVED = frozenset({"request", "socket", "scope", "state", "headers", "cookies", "query", "body", "data"})
 _SCALAR_QUERY_NAMES: dict[int, frozenset[str]] = {}
+NOT_QUERY = (HeaderParameter, CookieParameter, PathParameter)
 
 
 def _scalar_query_names(handler: Any, path_params: Iterable[str]) -> frozenset[str]:
@@ -76,9 +78,9 @@ def _scalar_query_names(handler: Any, path_params: Iterable[str]) -> frozenset[s
             kwarg = field.kwarg_definition
             if name in skipped or field.is_non_string_sequence:
                 continue
-            if getattr(kwarg, "header", None) or getattr(kwarg, "cookie", None):
+            if isinstance(kwarg, NOT_QUERY) or any(getattr(kwarg, a, None) for a in ("header", "cookie")):
                 continue
-            found.add(getattr(kwarg, "query", None) or name)
+            found.add(getattr(kwarg, "query", None) or getattr(kwarg, "name", None) or name)
         names = _SCALAR_QUERY_NAMES[id(handler)] = frozenset(found)
     return names
 

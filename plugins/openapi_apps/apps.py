@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import PathParameter
 
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
@@ -42,7 +42,7 @@ SCOPE_APPS_READ = "apps:read"
 GUARDED = BEARER_GUARDED
 DESCRIBE_ERRORS = error_responses(*GUARDED, 404, 409, 422)
 AppRef = Annotated[
-    str, Parameter(max_length=255, description="an app id, or an app's exact name (with workspace_id)")
+    str, PathParameter(max_length=255, description="an app id, or an app's exact name (with workspace_id)")
 ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from litestar.datastructures import MultiDict
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from core.domain.models import USER_FACING_MODES
 from core.http.errors import ApiError, ErrorDetail, unknown_parameters
@@ -29,30 +29,30 @@ FIELD_LIST = ", ".join(DESCRIBE_FIELDS)
 Mode = Literal["chat", "completion", "workflow", "advanced-chat", "agent-chat"]
 assert set(Mode.__args__) == set(MODES)  # type: ignore[attr-defined]  # one list of modes
 
-WorkspaceId = Annotated[uuid.UUID, Parameter(query="workspace_id", description="the workspace to list")]
+WorkspaceId = Annotated[uuid.UUID, QueryParameter(name="workspace_id", description="the workspace to list")]
 NameFilter = Annotated[
     str | None,
-    Parameter(
-        query="name",
+    QueryParameter(
+        name="name",
         max_length=NAME_MAX_LENGTH,
         description="case-insensitive substring of the name, or an app id (then only that app)",
     ),
 ]
 TagFilter = Annotated[
-    str | None, Parameter(query="tag", max_length=TAG_MAX_LENGTH, description="exact tag name")
+    str | None, QueryParameter(name="tag", max_length=TAG_MAX_LENGTH, description="exact tag name")
 ]
-ModeFilter = Annotated[Mode | None, Parameter(query="mode")]
+ModeFilter = Annotated[Mode | None, QueryParameter(name="mode")]
 Fields = Annotated[
     str | None,
-    Parameter(
-        query="fields",
+    QueryParameter(
+        name="fields",
         max_length=200,
         description="comma-separated subset of info, parameters, input_schema (default: all three)",
     ),
 ]
 OptionalWorkspaceId = Annotated[
     uuid.UUID | None,
-    Parameter(query="workspace_id", description="required when the app is named instead of given by id"),
+    QueryParameter(name="workspace_id", description="required when the app is named instead of given by id"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from core.auth.guards import bearer_guard, current_subject, require_membership
 from core.auth.subject import ACCOUNT, Subject
@@ -44,7 +45,7 @@ class WorkspacesController(Controller):
         summary="One workspace the caller belongs to",
         responses=error_responses(*BEARER_GUARDED, 404),
     )
-    async def get_workspace(self, request: Request, workspace_id: str) -> WorkspaceDetail:
+    async def get_workspace(self, request: Request, workspace_id: FromPath[str]) -> WorkspaceDetail:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)
         parsed = parse_uuid(workspace_id)

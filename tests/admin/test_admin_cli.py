@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.auth.passwords import verify_password
 from core.domain import services
 from core.domain.models import Account, App, Membership, Tag, TagBinding
-from tests.support import factories
+from core.testing import factories
 
 
 async def _account(host, email: str) -> Account | None:

@@ -16,8 +16,8 @@ from core.domain.demo import DEMO_EMAIL
 from core.domain.models import USER_FACING_MODES, App, Membership, Workspace
 from core.hookspecs import hookimpl
 from core.settings import PluginsSettings
+from core.testing import factories
 from tests.admin.conftest import settings_toml
-from tests.support import factories
 
 
 def _printed_password(output: str) -> str:

@@ -36,8 +36,8 @@ from core.context import HostContext
 from core.hookspecs import hookimpl
 from core.http.metrics import counter
 from core.http.pagination import MAX_PAGE_LIMIT, Page
-from tests.support.fixtures import serve
-from tests.support.fixtures import truncate as truncate_tables
+from core.testing.fixtures import serve
+from core.testing.fixtures import truncate as truncate_tables
 from tests.support.probes import probe_host
 
 log = structlog.get_logger("difyd.probe")

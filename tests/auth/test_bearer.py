@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from core.auth import ACCOUNT, EXTERNAL_SSO, hash_token
 from core.auth.bearer import BEARER_DISABLED, CACHE_PREFIX, forget_token
+from core.testing import factories
 from tests.auth.bearer_probe import EXPIRED_HINT, Clock, bearer, running
-from tests.support import factories
 
 CHALLENGE = 'Bearer realm="api"'
 

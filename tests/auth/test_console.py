@@ -11,10 +11,10 @@ import jwt
 from core.auth.console import PASSPORT_SUBJECT
 from core.auth.passwords import hash_password, verify_password
 from core.domain.models import AccountStatus
+from core.testing import factories
+from core.testing.fixtures import SECRET
 from tests.auth.bearer_probe import running
-from tests.support import factories
 from tests.support.audit import record_audit
-from tests.support.fixtures import SECRET
 
 LOGIN = "/console/api/login"
 HTTPS = {

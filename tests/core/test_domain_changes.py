@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.domain import services
 from core.domain.changes import GENERATION_KEY
-from tests.support import factories
+from core.testing import factories
 
 
 async def _generation(host) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from core.domain import reads
 from core.domain.models import AccountStatus
-from tests.support import factories
+from core.testing import factories
 
 
 def _counting(engine):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.fixtures import PG_ADMIN_URL, SECRET
+from core.testing.fixtures import PG_ADMIN_URL, SECRET
 from tests.support.probes import clean_environ, install_plugin_package, run_difyd, write_config
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from core.domain import services
 from core.domain.demo import seed_demo
 from core.domain.models import App
 from core.hookspecs import hookimpl
-from tests.support.fixtures import truncate
+from core.testing.fixtures import truncate
 from tests.support.probes import probe_host
 
 

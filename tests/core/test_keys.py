@@ -87,8 +87,8 @@ async def test_console_cookies_of_a_retired_key_still_sign_in(make_settings):
     """A console session signed with the previous secret keeps working during the rotation, and stops
     once the old key is dropped."""
     from core.auth.console import issue_passport
+    from core.testing import factories
     from tests.auth.bearer_probe import running
-    from tests.support import factories
 
     old_settings = make_settings(secret_key=OLD)
     async with running(make_settings, secret_key=NEW, previous_secret_keys=[OLD]) as rotated:

@@ -19,7 +19,7 @@ from core.plugins import (
     read_host_settings,
 )
 from core.settings import DEFAULT_PLUGINS, Settings, SettingsError, apply_environment, validate_tree
-from tests.support.fixtures import settings_tree
+from core.testing.fixtures import settings_tree
 from tests.support.probes import host_for, install_plugin_package, probe_client
 
 
@@ -195,9 +195,9 @@ async def test_hello_job_runs_in_process(make_settings, backend):
 
 async def test_hello_me_sits_behind_the_bearer_pipeline(make_settings, backend):
     """A third-party route guarded with core's bearer_guard answers a real dfoa_ token and refuses none."""
+    from core.testing import factories
+    from core.testing.fixtures import truncate
     from plugins.oauth_device.tests.helpers import device_login
-    from tests.support import factories
-    from tests.support.fixtures import truncate
 
     settings = make_settings(**{"plugins.enabled": ["oauth_device", "hello"]})
     async with host_for(settings) as ctx, probe_client(ctx) as client:

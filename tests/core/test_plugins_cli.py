@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from core.cli import cli
-from tests.support.fixtures import SECRET
+from core.testing.fixtures import SECRET
 from tests.support.probes import install_plugin_package, write_config
 
 

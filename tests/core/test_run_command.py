@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.testing.fixtures import SECRET
 from tests.support.faults import free_port
-from tests.support.fixtures import SECRET
 from tests.support.probes import write_config
 
 DIFYD = str(Path(sys.executable).with_name("difyd"))

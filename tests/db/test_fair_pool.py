@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db.pool import FairAsyncQueuePool, FairQueue
-from tests.support.fixtures import PG_ADMIN_URL
+from core.testing.fixtures import PG_ADMIN_URL
 
 
 async def test_a_returned_item_goes_to_the_longest_waiter_not_to_a_newcomer():

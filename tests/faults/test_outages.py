@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import text
 
 from core.settings import Settings
+from core.testing import factories
 from plugins.oauth_device.tests.helpers import DEVICE, device_login
-from tests.support import factories
 from tests.support.faults import CuttablePath, Outcome, RedisServer, breakable_deployment, timed
 from tests.support.tokens import bearer, console_login
 
@@ -345,7 +345,7 @@ async def test_shutdown_with_redis_down_is_clean(backend: str, make_settings: An
     if backend != "postgres":
         pytest.skip("the production backend's Redis")
     from core.app import build_context, create_app
-    from tests.support.fixtures import running
+    from core.testing.fixtures import running
 
     redis_server = RedisServer()
     redis_server.start()

@@ -130,8 +130,8 @@ async def test_hook_header_policies(make_settings):
             ]
 
     from core.app import create_app
+    from core.testing.fixtures import serve
     from tests.auth.bearer_probe import BearerProbe
-    from tests.support.fixtures import serve
 
     plugins = {"bearer_probe": BearerProbe(), "policies": Policies()}
     async with probe_host(make_settings, plugins) as ctx, serve(create_app(ctx=ctx)) as client:

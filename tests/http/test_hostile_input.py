@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from litestar.routes import HTTPRoute
 
+from core.testing import factories
 from plugins.oauth_device.tests.helpers import device_login
-from tests.support import factories
 from tests.support.tokens import bearer, console_login
 
 DEEP = b'{"a":' * 1000 + b"1" + b"}" * 1000  # 2 KB that used to raise RecursionError in the decoder

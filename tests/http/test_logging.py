@@ -8,8 +8,8 @@ import pytest
 import structlog
 
 from core.logging import REDACTED, configure_logging, redact_token_prefixes
+from core.testing import factories
 from tests.auth.bearer_probe import bearer, running
-from tests.support import factories
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from core.app import build_context, build_plugins, create_app, job_functions
 from core.hookspecs import hookimpl
 from core.jobs import CronJob, host_of
 from core.jobs.saq_backend import SaqJobQueue
-from tests.support.fixtures import REDIS_URL, serve
-from tests.support.jobs import forget_queue, running_worker, unique_queue_name, wait_for
+from core.testing.fixtures import REDIS_URL, serve
+from core.testing.jobs import forget_queue, running_worker, unique_queue_name, wait_for
 
 
 async def test_hook_jobs(make_settings):

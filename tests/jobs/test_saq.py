@@ -10,8 +10,8 @@ import pytest
 
 from core.jobs import CronJob
 from core.jobs.saq_backend import SaqJobQueue
-from tests.support.fixtures import REDIS_URL
-from tests.support.jobs import forget_queue, running_worker, unique_queue_name, wait_for
+from core.testing.fixtures import REDIS_URL
+from core.testing.jobs import forget_queue, running_worker, unique_queue_name, wait_for
 
 
 async def store_arguments(ctx: dict[str, Any], **kwargs: Any) -> None:

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from core.settings import DIFY_ENV_ALIASES
-from tests.support.fixtures import REDIS_URL, SECRET, _create_pg_database, _drop_pg_database
-from tests.support.jobs import forget_keys, forget_queue
+from core.testing.database import create_pg_database, drop_pg_database
+from core.testing.fixtures import PG_ADMIN_URL, REDIS_URL, SECRET
+from core.testing.jobs import forget_keys, forget_queue
 
 PORT = 5111
 BASE = f"http://127.0.0.1:{PORT}"
@@ -86,13 +87,13 @@ async def production_config(tmp_path: Path) -> AsyncIterator[Path]:
     name = f"difyd_jobs_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     queue = f"tproc{uuid.uuid4().hex[:8]}"
     key_prefix = f"tproc{uuid.uuid4().hex[:8]}:"
-    database_url = await _create_pg_database(name)
+    database_url = await create_pg_database(PG_ADMIN_URL, name)
     path = tmp_path / "production.toml"
     path.write_text(config_toml(database_url, tmp_path, key_prefix, queue))
     try:
         yield path
     finally:
-        await _drop_pg_database(name)
+        await drop_pg_database(PG_ADMIN_URL, name)
         await forget_queue(REDIS_URL, queue)
         await forget_keys(REDIS_URL, key_prefix + "*")
 

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from core.state.contract import StateStore
 from core.state.memory import MemoryStateStore
 from core.state.redis import RedisStateStore
-from tests.support.fixtures import REDIS_URL
+from core.testing.fixtures import REDIS_URL
 
 STORE_KINDS = ["memory", "redis"]
 

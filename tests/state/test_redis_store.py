@@ -6,7 +6,7 @@ import uuid
 
 from core.state.memory import MemoryStateStore
 from core.state.redis import RedisStateStore
-from tests.support.fixtures import REDIS_URL
+from core.testing.fixtures import REDIS_URL
 
 
 async def test_redis_prefixes_isolate_deployments():

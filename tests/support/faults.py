@@ -211,7 +211,7 @@ async def breakable_deployment(
 ) -> AsyncIterator[Deployment]:
     """The app on a private Redis and on PostgreSQL through a cuttable path; healed and torn down after."""
     from core.app import build_context, create_app
-    from tests.support.fixtures import serve, truncate
+    from core.testing.fixtures import serve, truncate
 
     redis_server = RedisServer()
     redis_server.start()

@@ -20,26 +20,13 @@ from typing import Any
 
 import httpx
 
-from core.app import build_context, build_plugins, create_app
+from core.app import create_app
 from core.context import HostContext
-from core.settings import DIFY_ENV_ALIASES, Settings
-from tests.support.fixtures import serve
+from core.settings import DIFY_ENV_ALIASES
+from core.testing.fixtures import host_for, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DIFYD = Path(sys.executable).with_name("difyd")
-
-
-@asynccontextmanager
-async def host_for(
-    settings: Settings, probes: Mapping[str, object] | None = None
-) -> AsyncIterator[HostContext]:
-    """A HostContext for these settings, with probe plugin objects available to ``plugins.enabled``."""
-    ctx = build_context(settings, build_plugins(settings, probes))
-    try:
-        yield ctx
-    finally:
-        await ctx.state.close()
-        await ctx.engine.dispose()
 
 
 def probe_host(

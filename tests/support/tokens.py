@@ -2,7 +2,7 @@
 behind a test client.
 
 Tokens come from the plugin under test's own means, or from the ``token_issuer`` test plugin
-(tests/support/token_issuer.py). How a login plugin mints them (its routes, its state) is that
+(core/testing/token_issuer.py). How a login plugin mints them (its routes, its state) is that
 plugin's tests' business (e.g. plugins/oauth_device/tests/helpers.py).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.factories import Person
+from core.testing.factories import Person
 
 
 def host_of(client: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from core.auth.guards import bearer_guard, current_subject
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO
@@ -61,7 +61,7 @@ async def hello_me(request: Request) -> dict[str, str]:
 
 @post("/hello/jobs", summary="Enqueue the example job", status_code=202, responses=error_responses(422))
 async def enqueue_hello(
-    request: Request, who: Annotated[str, Parameter(max_length=100)] = "world"
+    request: Request, who: Annotated[str, QueryParameter(max_length=100)] = "world"
 ) -> dict[str, str]:
     ctx: HostContext = request.app.state.host
     ticket = uuid.uuid4().hex
@@ -70,7 +70,7 @@ async def enqueue_hello(
 
 
 @get("/hello/jobs/{ticket:str}", summary="Whether the example job has run", responses=error_responses())
-async def hello_job_status(request: Request, ticket: str) -> dict[str, Any]:
+async def hello_job_status(request: Request, ticket: FromPath[str]) -> dict[str, Any]:
     ctx: HostContext = request.app.state.host
     value = await ctx.state.get(f"hello:done:{ticket}")
     return {"done": value is not None, "who": value.decode() if value else None}

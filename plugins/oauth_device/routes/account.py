@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get
+from litestar.params import FromPath
 
 from core.audit import AuditEvent
 from core.auth.bearer import forget_token
@@ -149,7 +150,7 @@ class AccountController(Controller):
         status_code=200,
         responses=error_responses(*BEARER_GUARDED, 404),
     )
-    async def revoke_one(self, request: Request, session_id: str) -> dict[str, str]:
+    async def revoke_one(self, request: Request, session_id: FromPath[str]) -> dict[str, str]:
         ctx: HostContext = request.app.state.host
         subject = current_subject(request)
         token_id = parse_uuid(session_id)

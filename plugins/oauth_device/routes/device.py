@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from core.auth.bearer import BEARER_DISABLED
 from core.auth.console import console_session_guard, console_user
@@ -92,7 +92,7 @@ class DeviceController(Controller):
         responses=error_responses(429, oauth=(400, 503)),
         **accepts_form(),
     )
-    async def code(self, request: Request, data: DeviceCodeRequest) -> DeviceAuthorization:
+    async def code(self, request: Request, data: JSONBody[DeviceCodeRequest]) -> DeviceAuthorization:
         runtime = runtime_of(_host(request))
         if data.client_id not in runtime.settings.client_ids:
             raise OAuthError(400, "unsupported_client")
@@ -113,7 +113,7 @@ class DeviceController(Controller):
         responses=error_responses(oauth=(400,)),
         **accepts_form(),
     )
-    async def token(self, request: Request, data: PollRequest) -> Response[dict[str, Any]]:
+    async def token(self, request: Request, data: JSONBody[PollRequest]) -> Response[dict[str, Any]]:
         try:
             flow = DeviceFlow(runtime_of(_host(request)))
             payload = await flow.poll(data.device_code, lambda: _ip(request))
@@ -132,7 +132,7 @@ class DeviceController(Controller):
     async def lookup(
         self,
         request: Request,
-        user_code: Annotated[str, Parameter(query="user_code", max_length=MAX_USER_CODE_INPUT)],
+        user_code: Annotated[str, QueryParameter(name="user_code", max_length=MAX_USER_CODE_INPUT)],
     ) -> Lookup:
         ctx = _host(request)
         ip = _ip(request)
@@ -150,7 +150,7 @@ class DeviceController(Controller):
         status_code=200,
         responses=DECISION_ERRORS,
     )
-    async def approve(self, request: Request, data: UserCodeRequest) -> Decision:
+    async def approve(self, request: Request, data: JSONBody[UserCodeRequest]) -> Decision:
         user = console_user(request)
         service = DeviceApprovalService(runtime_of(_host(request)))
         await _decide(
@@ -171,7 +171,7 @@ class DeviceController(Controller):
         status_code=200,
         responses=DECISION_ERRORS,
     )
-    async def deny(self, request: Request, data: UserCodeRequest) -> Decision:
+    async def deny(self, request: Request, data: JSONBody[UserCodeRequest]) -> Decision:
         user = console_user(request)
         service = DeviceApprovalService(runtime_of(_host(request)))
         await _decide(request, lambda: service.deny(data.user_code, account_id=user.account_id))

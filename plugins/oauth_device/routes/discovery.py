@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import MediaType, Request, get, post
 from litestar.exceptions import ValidationException
+from litestar.params import JSONBody
 from litestar.response import Response
 
 from core.audit import AuditEvent
@@ -46,7 +47,7 @@ def _invalid_request(_: Request, __: ValidationException) -> Response[Any]:
     media_type=MediaType.TEXT,
     **accepts_form(),
 )
-async def revoke_token(request: Request, data: RevokeRequest) -> Response[bytes]:
+async def revoke_token(request: Request, data: JSONBody[RevokeRequest]) -> Response[bytes]:
     ctx: HostContext = request.app.state.host
     token = data.token
     if token_prefix(token) in VARIANTS:

@@ -1,4 +1,4 @@
-"""Fixtures of the oauth_device tests (the shared ones are in tests/support/fixtures.py).
+"""Fixtures of the oauth_device tests (the shared ones are in core/testing/fixtures.py).
 
 The host runs the core and this plugin only: what it does together with other plugins is tested in
 tests/integration/.

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.auth.bearer import hash_token
+from core.testing.factories import Person
 from plugins.oauth_device.codes import EXTERNAL_PREFIX, new_token
 from plugins.oauth_device.device_state import code_hash, last_poll_key
 from plugins.oauth_device.models import OAuthAccessToken
 from tests.support.audit import AuditRecorder, record_audit
-from tests.support.factories import Person
 from tests.support.tokens import console_login, host_of
 
 DEVICE = "/openapi/v1/oauth/device"

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis.exceptions
 
-from tests.support import factories
+from core.testing import factories
 from tests.support.tokens import bearer
 
 from .helpers import device_login, insert_external_token, live_rows, record_audit, set_row

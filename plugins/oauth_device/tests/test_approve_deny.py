@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import update
 
 from core.domain.models import Account, Membership
+from core.testing import factories
 from plugins.oauth_device.approvals import guard_key
 from plugins.oauth_device.models import ACCOUNT_ISSUER
-from tests.support import factories
 
 from .helpers import DEVICE, decide, live_rows, pending_code, poll, record_audit, start_device_code
 
@@ -99,7 +99,7 @@ async def test_bearer_disabled_is_503(make_settings, action):
         assert response.json()["code"] == "service_unavailable"
         assert response.json()["message"].startswith("bearer_auth_disabled: ")
     finally:
-        from tests.support.fixtures import truncate
+        from core.testing.fixtures import truncate
 
         await truncate(ctx)
         await ctx.state.close()

@@ -11,7 +11,7 @@ from core.app import create_app
 from core.context import HostContext
 from core.hookspecs import hookimpl
 from core.services import ExternalSignIn, ExternalSignInRoutes
-from tests.support import factories
+from core.testing import factories
 
 
 def view_tag(html: str, name: str) -> str:

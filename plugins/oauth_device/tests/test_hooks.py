@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.auth.bearer import hash_token
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO
 from core.services import DeviceApprovals
-from tests.support import factories
+from core.testing import factories
 from tests.support.tokens import bearer
 
 from .helpers import (

@@ -9,9 +9,9 @@ import datetime
 import uuid
 
 from core.auth.bearer import hash_token
+from core.testing import factories
 from plugins.oauth_device import jobs as plugin_jobs
 from plugins.oauth_device.usage import marker_key, record_use
-from tests.support import factories
 from tests.support.tokens import bearer
 
 from .helpers import device_login, insert_external_token, set_row, token_rows
@@ -56,7 +56,7 @@ async def test_purge_can_be_disabled(make_settings):
         assert await plugin_jobs.purge_oauth_access_tokens({"host": ctx}) == 0
         assert len(await token_rows(ctx)) == 1
     finally:
-        from tests.support.fixtures import truncate
+        from core.testing.fixtures import truncate
 
         await truncate(ctx)
         await ctx.state.close()

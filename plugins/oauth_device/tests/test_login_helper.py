@@ -1,7 +1,7 @@
 """The device_login helper works end to end."""
 
+from core.testing import factories
 from plugins.oauth_device.tests.helpers import device_login
-from tests.support import factories
 from tests.support.tokens import bearer
 
 

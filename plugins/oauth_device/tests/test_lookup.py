@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import factories
+from core.testing import factories
 
 from .helpers import DEVICE, decide, pending_code, poll
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from core.testing import factories
 from plugins.oauth_device.device_state import DeviceCodeStore
 from plugins.oauth_device.jobs import UNDELIVERED_GRACE, revoke_undelivered_tokens
 from plugins.oauth_device.runtime import runtime_of
@@ -27,7 +28,6 @@ from plugins.oauth_device.tests.helpers import (
     poll,
     record_audit,
 )
-from tests.support import factories
 from tests.support.faults import Deployment, breakable_deployment
 from tests.support.tokens import bearer
 

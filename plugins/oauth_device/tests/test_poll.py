@@ -9,6 +9,7 @@ import re
 import msgspec
 
 from core.auth.bearer import hash_token
+from core.testing import factories
 from plugins.oauth_device.device_state import (
     code_hash,
     decode_state,
@@ -25,7 +26,6 @@ from plugins.oauth_device.tests.helpers import (
     set_row,
     token_rows,
 )
-from tests.support import factories
 from tests.support.tokens import bearer
 
 TOKEN = f"{DEVICE}/token"

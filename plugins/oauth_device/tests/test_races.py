@@ -6,10 +6,10 @@ import asyncio
 import datetime
 
 from core.auth.bearer import hash_token
+from core.testing import factories
 from plugins.oauth_device.approvals import DeviceApprovalService
 from plugins.oauth_device.device_state import DeviceCodeStore, decode_state, device_key, encode_state
 from plugins.oauth_device.tokens import TokenRepository
-from tests.support import factories
 from tests.support.tokens import bearer, console_login
 
 from .helpers import (

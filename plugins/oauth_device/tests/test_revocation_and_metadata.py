@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import factories
+from core.testing import factories
 from tests.support.tokens import bearer
 
 from .helpers import device_login, insert_external_token, live_rows, record_audit

@@ -9,6 +9,7 @@ import pytest
 
 from core.plugins import plugin_env_aliases
 from core.settings import apply_environment
+from core.testing import factories
 from plugins.oauth_device.codes import (
     USER_CODE_ALPHABET,
     new_device_code,
@@ -18,7 +19,6 @@ from plugins.oauth_device.codes import (
 )
 from plugins.oauth_device.settings import OAuthDeviceSettings
 from plugins.oauth_device.tests.helpers import device_login
-from tests.support import factories
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ async def test_ttl_setting_decides_expiry(make_settings):
         days = (expires - datetime.datetime.now(datetime.UTC)).total_seconds() / 86400
         assert 364.9 < days <= 365
     finally:
-        from tests.support.fixtures import truncate
+        from core.testing.fixtures import truncate
 
         await truncate(ctx)
         await ctx.state.close()

@@ -1,7 +1,7 @@
 """Fixtures of this plugin's tests: the app on the test's own loop, the seeded world, bearer tokens.
 
 The host runs the core, this plugin and the ``token_issuer`` test plugin only: tokens come from the
-issuer (tests/support/token_issuer.py), never from a login plugin. What this plugin does together with
+issuer (core/testing/token_issuer.py), never from a login plugin. What this plugin does together with
 the device flow is tested in tests/integration/.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from core.app import create_app
+from core.testing.fixtures import serve
+from core.testing.token_issuer import TOKEN_ISSUER, issuer_of
 from plugins.openapi_apps.tests.world import World, build_world
-from tests.support.fixtures import serve
 from tests.support.probes import host_for
-from tests.support.token_issuer import TOKEN_ISSUER, issuer_of
 from tests.support.tokens import host_of
 
 ENABLED_PLUGINS = ["openapi_apps", TOKEN_ISSUER]

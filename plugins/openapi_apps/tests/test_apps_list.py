@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from core.testing import factories
 from plugins.openapi_apps.tests.wire_schemas import APP_LIST, assert_error, assert_valid
 from plugins.openapi_apps.tests.world import ACME_LISTED, random_uuid
-from tests.support import factories
 
 NAIVE_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$")
 

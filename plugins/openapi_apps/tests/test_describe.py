@@ -8,10 +8,10 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import update
 
 from core.domain.models import App
+from core.testing import factories
 from plugins.openapi_apps.tests.conftest import server_with, token_headers
 from plugins.openapi_apps.tests.wire_schemas import DESCRIBE, assert_error, assert_valid
 from plugins.openapi_apps.tests.world import GREETER_CONFIG, WORKFLOW_CONFIG, random_uuid
-from tests.support import factories
 
 ALL = "info,parameters,input_schema"
 

@@ -7,9 +7,9 @@ import re
 from sqlalchemy import delete
 
 from core.domain.models import Membership
+from core.testing import factories
 from plugins.openapi_apps.tests.conftest import token_headers
 from plugins.openapi_apps.tests.wire_schemas import WORKSPACES, assert_error, assert_valid
-from tests.support import factories
 
 NAIVE_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?$")
 

@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from core.context import HostContext
 from core.domain.models import App
-from tests.support import factories
-from tests.support.factories import Person
+from core.testing import factories
+from core.testing.factories import Person
 
 GREETER_CONFIG: dict[str, Any] = {
     "opening_statement": "Hi, I am Greeter.",

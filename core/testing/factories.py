@@ -45,3 +45,9 @@ async def workspace(host: HostContext, name: str = "Acme", *members: tuple[Perso
 async def app(host: HostContext, ws: Workspace, name: str, mode: str = "chat", **kw: Any) -> App:
     async with host.session() as session:
         return await services.create_app(session, ws.id, name, mode, **kw)
+
+
+async def member(host: HostContext, ws: Workspace, who: Person, role: str = "normal") -> None:
+    """Add ``who`` to ``ws`` with ``role`` (owner, admin, editor, normal)."""
+    async with host.session() as session:
+        await services.add_member(session, ws.id, who.account.id, role)

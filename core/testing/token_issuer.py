@@ -84,7 +84,7 @@ class TokenIssuer:
         async with host.session() as session:
             account = await session.get(Account, uuid.UUID(str(account_id)))
         if account is None:
-            raise LookupError(f"no account {account_id}: create it first (tests.support.factories.person)")
+            raise LookupError(f"no account {account_id}: create it first (core.testing.factories.person)")
         return self._issue(ACCOUNT_PREFIX, ACCOUNT, scopes, account.email, ACCOUNT_ISSUER, str(account.id),
                            expires_in)
 
@@ -148,3 +148,9 @@ def issuer_of(host: Any) -> TokenIssuer:
     if not isinstance(issuer, TokenIssuer):
         raise LookupError(f"the {TOKEN_ISSUER!r} test plugin is not enabled: add it to plugins.enabled")
     return issuer
+
+
+async def bearer_for(host: Any, account_id: uuid.UUID | str, **kw: Any) -> dict[str, str]:
+    """``Authorization`` headers with a live ``dfoa_`` token of this account, from the host's issuer:
+    the one-liner a plugin's test needs to call its bearer-guarded routes as that person."""
+    return {"Authorization": f"Bearer {await issuer_of(host).account_token(host, account_id, **kw)}"}

@@ -51,7 +51,7 @@ async def running_worker(
     worker = build_worker(queue, functions, cron_jobs, context, concurrency=4)
     task = asyncio.create_task(worker.start())
     # start() makes a fresh stop event: asking it to stop before it got that far would be lost.
-    while not worker.tasks and not task.done():
+    while not worker.tasks and not task.done():  # noqa: ASYNC110 - saq offers no started event
         await asyncio.sleep(0.01)
     try:
         yield worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,12 +28,20 @@ from core.http.metrics import MetricsController, prometheus_config
 from core.http.pages import static_file
 from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest, refuse_repeated_parameters
+from core.jobs.catalog import JobCatalog, build_catalog
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import JobQueue
 from core.jobs.saq_backend import SaqJobQueue
 from core.logging import configure_logging
-from core.plugins import LoadedPlugins, call_hooks, flatten, load_host_settings, load_plugins
-from core.settings import Settings
+from core.plugins import (
+    LoadedPlugins,
+    PluginError,
+    call_hooks,
+    each_flattened,
+    load_host_settings,
+    load_plugins,
+)
+from core.settings import Settings, SettingsError
 from core.state.factory import create_state_store
 
 log = structlog.get_logger("difyd.app")
@@ -67,15 +76,18 @@ def build_context(
     return ctx
 
 
-def job_functions(ctx: HostContext) -> tuple[list[Any], list[Any]]:
-    return flatten(ctx.plugins.hook.jobs(ctx=ctx)), flatten(ctx.plugins.hook.cron_jobs(ctx=ctx))
+def job_catalog(ctx: HostContext) -> JobCatalog:
+    """Every enabled plugin's jobs and schedules, named ``<plugin>.<function>``."""
+    functions = each_flattened(ctx.plugins, "jobs", ctx=ctx)
+    crons = each_flattened(ctx.plugins, "cron_jobs", ctx=ctx)
+    return build_catalog(functions, crons, ctx.plugins.settings)
 
 
 def build_job_queue(ctx: HostContext) -> JobQueue:
+    catalog = job_catalog(ctx)
     if ctx.settings.jobs.backend == "saq":
-        return SaqJobQueue(ctx.settings.redis.url, ctx.settings.jobs.queue)
-    functions, crons = job_functions(ctx)
-    queue = InProcessJobQueue(functions, crons, ctx.settings.jobs.concurrency, clock=lambda: ctx.clock())
+        return SaqJobQueue(ctx.settings.redis.url, ctx.settings.jobs.queue, catalog)
+    queue = InProcessJobQueue(catalog, ctx.settings.jobs.concurrency, clock=lambda: ctx.clock())
     queue.context["host"] = ctx
     return queue
 
@@ -117,7 +129,6 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
     settings = ctx.settings
     proxies = parse_proxies(settings.server.trusted_proxies)
     handlers: list[Any] = [HealthController, ConsoleController, static_file]
-    handlers += flatten(ctx.plugins.hook.route_handlers(ctx=ctx))
     middleware: list[Any] = []
     if settings.http.metrics_enabled:
         middleware.append(prometheus_config().middleware)
@@ -139,9 +150,13 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         before_request=refuse_repeated_parameters,
         request_max_body_size=settings.http.max_body_bytes,
     )
+    register_plugin_routes(app, ctx)
     # Innermost first: hygiene refusals still get the anti-framing and CORS headers around them.
     app.asgi_handler = RequestHygieneMiddleware(app.asgi_handler)
-    policies = [*core_policies(), *flatten(ctx.plugins.hook.header_policies(ctx=ctx))]
+    policies = [
+        *core_policies(),
+        *(policy for _, policy in each_flattened(ctx.plugins, "header_policies", ctx=ctx)),
+    ]
     install_header_policies(app, policies, settings.http.cors_allow_origins)
     app.state.host = ctx
     app.state.bearer = BearerPipeline(ctx)
@@ -151,6 +166,17 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
 
     app.state.client_ip = request_ip
     return app
+
+
+def register_plugin_routes(app: Litestar, ctx: HostContext) -> None:
+    """Each plugin's routes, registered one by one so that a clash (a path and method another plugin
+    or the core already serves) or a malformed handler is reported as that plugin's error."""
+    for plugin, handler in each_flattened(ctx.plugins, "route_handlers", ctx=ctx):
+        try:
+            app.register(handler)
+        except Exception as exc:  # Litestar's ImproperlyConfiguredException, or a handler's own error
+            detail = getattr(exc, "detail", "") or str(exc)
+            raise PluginError(f"plugin {plugin!r}: a route of its route_handlers hook: {detail}") from exc
 
 
 def freeze_startup_objects() -> None:
@@ -165,8 +191,15 @@ def freeze_startup_objects() -> None:
 
 
 def create_app_from_env() -> Litestar:
-    """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment."""
-    app = create_app()
+    """Uvicorn factory: reads the config file named by DIFYD_CONFIG (or the default) and the environment.
+
+    A configuration or plugin error is one line on stderr and exit status 1, as for every other
+    command (uvicorn would print the traceback of any exception a factory raises)."""
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     configure_protocol(app.state.host.settings)
     app.on_startup.append(freeze_startup_objects)
     return app

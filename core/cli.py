@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from core.plugins import call_hooks, describe_plugins, flatten, read_host_settings
+from core.plugins import call_hooks, describe_plugins, flatten, plugin_failure, read_host_settings
 from core.settings import Settings, SettingsError, ensure_secret_key
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ class CliState:
         self._settings: Settings | None = None
         self._plugins: LoadedPlugins | None = None
         self._plugin_commands: dict[str, click.Command] | None = None
+        # Why a plugin has no commands this time (its cli_commands hook raised), by plugin name.
+        self.command_failures: dict[str, str] = {}
 
     def _read(self) -> Settings:
         # Unsettled: listing plugin commands for `--help` must not write a secret key file.
@@ -69,10 +71,8 @@ class CliState:
                 try:
                     commands = flatten([impl.function()])
                 except Exception as exc:  # one broken plugin must not take the others' commands away
-                    click.echo(
-                        f"warning: plugin {impl.plugin_name!r} failed to list its commands: "
-                        f"{type(exc).__name__}: {exc}",
-                        err=True,
+                    self.command_failures[impl.plugin_name] = str(
+                        plugin_failure(impl.plugin_name, "cli_commands", exc)
                     )
                     continue
                 self._plugin_commands.update({c.name: c for c in commands if c.name})
@@ -94,10 +94,20 @@ class DifydGroup(click.Group):
     """The root group: built-in commands plus those of the enabled plugins, read lazily."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *cli_state(ctx).plugin_commands})
+        state = cli_state(ctx)
+        names = sorted({*super().list_commands(ctx), *state.plugin_commands})
+        for failure in state.command_failures.values():
+            click.echo(f"warning: {failure}", err=True)
+        return names
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or cli_state(ctx).plugin_commands.get(cmd_name)
+        state = cli_state(ctx)
+        command = super().get_command(ctx, cmd_name) or state.plugin_commands.get(cmd_name)
+        if command is None and state.command_failures:
+            # The command may well be the broken plugin's: say so rather than "No such command".
+            failures = "; ".join(state.command_failures.values())
+            raise click.ClickException(f"no command {cmd_name!r}: {failures}")
+        return command
 
 
 pass_state = click.make_pass_decorator(CliState)
@@ -195,20 +205,17 @@ def workers() -> None:
 @pass_state
 def workers_run(state: CliState) -> None:
     """Run a saq worker: processes enqueued jobs and cron schedules until interrupted (SIGINT/SIGTERM)."""
-    from core.app import job_functions, shut_down
+    from core.app import shut_down
     from core.jobs.saq_backend import SaqJobQueue, build_worker
 
     ctx = host_context(state)
     if not isinstance(ctx.jobs, SaqJobQueue):
         raise click.ClickException("jobs.backend is 'inprocess': jobs already run inside the API process")
-    functions, crons = job_functions(ctx)
-    try:
-        worker = build_worker(ctx.jobs, functions, crons, {"host": ctx}, state.settings.jobs.concurrency)
-    except ValueError as exc:  # duplicate job names, invalid cron schedules
-        raise click.ClickException(str(exc)) from exc
-    names = ", ".join(sorted(worker.functions)) or "-"
-    click.echo(f"worker on queue {state.settings.jobs.queue!r}: {len(worker.functions)} job(s) [{names}], "
-               f"{len(crons)} cron(s)")
+    catalog = ctx.jobs.catalog
+    worker = build_worker(ctx.jobs, catalog, {"host": ctx}, state.settings.jobs.concurrency)
+    names = ", ".join(sorted(catalog.functions)) or "-"
+    click.echo(f"worker on queue {state.settings.jobs.queue!r}: {len(catalog.functions)} job(s) [{names}], "
+               f"{len(catalog.crons)} cron(s)")
 
     async def main() -> None:
         # The same lifespan as the API process: plugins start, then work, then everything is released

@@ -7,6 +7,7 @@ the built-ins are registered by this project's own pyproject exactly like a user
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -94,6 +95,35 @@ def call_one(manager: pluggy.PluginManager, plugin: object, hook_name: str, **kw
     return None
 
 
+class PluginError(SettingsError):
+    """A plugin failed while the host asked it something: one line naming the plugin and the hook
+    (and the setting, where one is to blame), never a traceback that names neither."""
+
+
+def plugin_failure(plugin: str, hook: str, exc: BaseException) -> PluginError:
+    return PluginError(f"plugin {plugin!r} failed in its {hook} hook: {type(exc).__name__}: {exc}")
+
+
+def call_each(plugins: LoadedPlugins, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Every implementation's answer with its plugin's name, in pluggy's call order (last registered
+    first); an exception in one is a ``PluginError`` naming that plugin and the hook."""
+    answers = []
+    for impl in reversed(getattr(plugins.hook, hook_name).get_hookimpls()):
+        try:
+            answer = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        except Exception as exc:
+            raise plugin_failure(impl.plugin_name, hook_name, exc) from exc
+        answers.append((impl.plugin_name, answer))
+    return answers
+
+
+def each_flattened(plugins: LoadedPlugins, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """``call_each`` for hooks that return lists: one (plugin, item) pair per item."""
+    return [
+        (name, item) for name, answer in call_each(plugins, hook_name, **kwargs) for item in flatten([answer])
+    ]
+
+
 def _probe_manager(name: str, plugin: object) -> pluggy.PluginManager:
     """A manager holding only ``plugin``: to ask it about itself before (or without) enabling it."""
     manager = new_manager()
@@ -143,10 +173,20 @@ def _validate_plugin_settings(
         return msgspec.convert(_shape_strings(raw, struct_type), struct_type, strict=False)
     except msgspec.ValidationError as exc:
         key, what = explain_validation_error(exc, struct_type)
-        env_name = dotted_to_env(f"plugin.{name}.{key}")
         raise SettingsError(
-            f"invalid setting for plugin {name!r}: {key}: {what} (in [plugin.{name}] or {env_name})"
+            f"invalid setting for plugin {name!r}: {key}: {what} ({_origin(name, key, struct_type)})"
         ) from exc
+
+
+def _origin(plugin: str, key: str, struct_type: type) -> str:
+    """Where the operator set a plugin's setting: the environment variable they actually used (the
+    canonical one or an alias the plugin declares), else the config section."""
+    canonical = dotted_to_env(f"plugin.{plugin}.{key}")
+    aliases = [env for env, field in getattr(struct_type, "env_aliases", {}).items() if field == key]
+    used = [env for env in [canonical, *aliases] if env in os.environ]
+    if used:
+        return f"set by environment {', '.join(used)}"
+    return f"in [plugin.{plugin}] or {canonical}"
 
 
 def plugin_env_aliases(blocked: Iterable[str] = ()) -> dict[str, str]:

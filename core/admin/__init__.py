@@ -1,4 +1,4 @@
-"""Admin commands: accounts, workspaces, memberships, apps, demo data.
+"""Admin commands: accounts, workspaces, memberships, apps, demo data, jobs.
 
 Every write goes through ``core.domain.services``; every refusal is a one-line error (exit status 1),
 never a traceback (``core.admin.runner`` sees to that).
@@ -16,7 +16,8 @@ def admin_commands() -> list[click.Command]:
     from core.admin.accounts import accounts
     from core.admin.apps import apps
     from core.admin.demo import demo
+    from core.admin.jobs import jobs
     from core.admin.members import members
     from core.admin.workspaces import workspaces
 
-    return [accounts, workspaces, members, apps, demo]
+    return [accounts, workspaces, members, apps, demo, jobs]

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import datetime
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from croniter import croniter
 
-from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
+from core.jobs.catalog import JobCatalog
+from core.jobs.queue import JOB_TIMEOUT_SECONDS, JobFunction
 
 # A stopping server waits this long for running jobs (a stuck job must not hold Ctrl-C for minutes).
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -35,8 +36,7 @@ CLOCK_TICK_SECONDS = 1.0
 class InProcessJobQueue:
     def __init__(
         self,
-        functions: Iterable[JobFunction],
-        cron_jobs: Iterable[CronJob],
+        catalog: JobCatalog,
         concurrency: int = 10,
         clock: Callable[[], float] = time.time,
         tick: float = CLOCK_TICK_SECONDS,
@@ -44,28 +44,23 @@ class InProcessJobQueue:
         # Epoch seconds: the host's clock (HostContext.clock), which tests move without sleeping.
         self.clock = clock
         self.tick = tick
-        self.cron_jobs = list(cron_jobs)
-        # Also checks the schedules: a bad one stops startup, not a background task later.
-        self.functions = job_registry(functions, self.cron_jobs)
+        self.catalog = catalog
+        self.cron_jobs = catalog.crons
         self.context: dict[str, Any] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cron_task: asyncio.Task[Any] | None = None
 
-    async def enqueue(self, name: str, **kwargs: Any) -> None:
-        self._spawn(name, kwargs, JOB_TIMEOUT_SECONDS)
+    async def enqueue(self, job: str | JobFunction, **kwargs: Any) -> None:
+        self._spawn(job, kwargs, JOB_TIMEOUT_SECONDS)
 
-    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
-        function = self.functions.get(name)
-        if function is None:
-            raise LookupError(f"no job function named {name!r}")
+    async def run(self, job: str | JobFunction, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+        _, function = self.catalog.function(job)
         async with self._slots, asyncio.timeout(timeout):
             return await function(self.context, **kwargs)
 
-    def _spawn(self, name: str, kwargs: dict[str, Any], timeout: float) -> asyncio.Task[Any]:
-        function = self.functions.get(name)
-        if function is None:
-            raise LookupError(f"no job function named {name!r}")
+    def _spawn(self, job: str | JobFunction, kwargs: dict[str, Any], timeout: float) -> asyncio.Task[Any]:
+        name, function = self.catalog.function(job)
         task = asyncio.create_task(self._run(name, function, kwargs, timeout), name=f"job:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -87,25 +82,27 @@ class InProcessJobQueue:
         return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
 
     async def _cron_loop(self) -> None:
-        upcoming = [croniter(cron.cron, self._now()).get_next(datetime.datetime) for cron in self.cron_jobs]
+        upcoming = [
+            croniter(named.cron.cron, self._now()).get_next(datetime.datetime) for named in self.cron_jobs
+        ]
         running: list[asyncio.Task[Any] | None] = [None] * len(self.cron_jobs)
         while True:
             wait = (min(upcoming) - self._now()).total_seconds()
             await asyncio.sleep(min(max(wait, 0.01), self.tick))
             now = self._now()
-            for index, cron in enumerate(self.cron_jobs):
+            for index, named in enumerate(self.cron_jobs):
                 if upcoming[index] > now:
                     continue
                 # Next run counted from now, not from the missed slot: after a stall (a suspended
                 # laptop) a schedule runs once, not once per missed slot.
-                upcoming[index] = croniter(cron.cron, now).get_next(datetime.datetime)
+                upcoming[index] = croniter(named.cron.cron, now).get_next(datetime.datetime)
                 previous = running[index]
                 if previous is not None and not previous.done():
                     continue
                 try:
-                    running[index] = self._spawn(job_name(cron.function), {}, cron.timeout)
+                    running[index] = self._spawn(named.name, {}, named.cron.timeout)
                 except Exception as exc:  # the loop serves every schedule: one failure must not end it
-                    _log().error("cron_failed", job=job_name(cron.function), error_type=type(exc).__name__)
+                    _log().error("cron_failed", job=named.name, error_type=type(exc).__name__)
 
     async def drain(self) -> None:
         """Wait for every queued job (tests and shutdown)."""

@@ -1,19 +1,18 @@
 """The job contract: ``async def job(ctx: dict, **kwargs)``; ``ctx["host"]`` is the HostContext.
 
-A job is known by one name on both backends, ``job_name(function)``: the name the API enqueues, the
-name a saq worker registers, and the name cron schedules use.
+A job is known by one name on both backends, ``<plugin>.<function name>`` (core.jobs.catalog): the
+name the API enqueues, the name a saq worker registers, and the name cron schedules use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from croniter import croniter
-
 if TYPE_CHECKING:
     from core.context import HostContext
+    from core.jobs.catalog import JobCatalog
 
 JobFunction = Callable[..., Awaitable[Any]]
 
@@ -34,10 +33,13 @@ class CronJob:
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, name: str, **kwargs: Any) -> None:
-        """Schedule the job function called ``name`` with these keyword arguments."""
+    catalog: JobCatalog
 
-    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+    async def enqueue(self, job: str | JobFunction, **kwargs: Any) -> None:
+        """Schedule the job (its function, full name or unambiguous bare name) with these keyword
+        arguments."""
+
+    async def run(self, job: str | JobFunction, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
         """Enqueue the job and wait for its result (on saq, a worker must be running); its failure
         is raised here."""
 
@@ -55,28 +57,3 @@ def host_of(ctx: dict[str, Any]) -> HostContext:
 def job_name(function: JobFunction) -> str:
     """A module-level function's name; a function made inside another one is known by its own name."""
     return function.__name__
-
-
-def job_registry(functions: Iterable[JobFunction], cron_jobs: Iterable[CronJob]) -> dict[str, JobFunction]:
-    """Every job by name; two different functions under one name would run the wrong code, so refuse.
-
-    Cron schedules are checked here too, so that a bad one stops startup on either backend.
-    """
-    cron_jobs = list(cron_jobs)
-    for cron in cron_jobs:
-        _check_cron(cron)
-    registry: dict[str, JobFunction] = {}
-    for function in [*functions, *(cron.function for cron in cron_jobs)]:
-        name = job_name(function)
-        known = registry.setdefault(name, function)
-        if known is not function:
-            raise ValueError(
-                f"two job functions are named {name!r} ({known.__module__} and {function.__module__}); "
-                "rename one"
-            )
-    return registry
-
-
-def _check_cron(cron: CronJob) -> None:
-    if not croniter.is_valid(cron.cron):
-        raise ValueError(f"cron schedule {cron.cron!r} of job {job_name(cron.function)!r} is not valid")

@@ -6,7 +6,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import redis.exceptions
@@ -16,7 +15,8 @@ from saq import CronJob as SaqCronJob
 from saq import Job, Worker
 from saq.queue.redis import RedisQueue
 
-from core.jobs.queue import JOB_TIMEOUT_SECONDS, CronJob, JobFunction, job_name, job_registry
+from core.jobs.catalog import JobCatalog
+from core.jobs.queue import JOB_TIMEOUT_SECONDS, JobFunction
 from core.logging import ThrottledWarning
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -75,17 +75,19 @@ class QuietOutages(logging.Filter):
 
 
 class SaqJobQueue:
-    def __init__(self, redis_url: str, name: str) -> None:
+    def __init__(self, redis_url: str, name: str, catalog: JobCatalog) -> None:
         self.queue = PatientRedisQueue(Redis.from_url(redis_url), name=name)
+        self.catalog = catalog
 
-    async def enqueue(self, name: str, **kwargs: Any) -> None:
+    async def enqueue(self, job: str | JobFunction, **kwargs: Any) -> None:
         # A Job built here keeps every keyword for the function: saq's enqueue(name, **kwargs) would
         # take ``key``, ``timeout``, ``retries``... as job options instead.
+        name = self.catalog.resolve(job)
         await self.queue.enqueue(Job(function=name, kwargs=kwargs, timeout=JOB_TIMEOUT_SECONDS))
 
-    async def run(self, name: str, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
-        job = Job(function=name, kwargs=kwargs, timeout=int(timeout))
-        [result] = await self.queue.map(job, [{}], timeout=timeout, poll_interval=0.05)
+    async def run(self, job: str | JobFunction, timeout: float = JOB_TIMEOUT_SECONDS, **kwargs: Any) -> Any:
+        saq_job = Job(function=self.catalog.resolve(job), kwargs=kwargs, timeout=int(timeout))
+        [result] = await self.queue.map(saq_job, [{}], timeout=timeout, poll_interval=0.05)
         return result
 
     async def start(self) -> None:
@@ -101,15 +103,36 @@ class SaqJobQueue:
             self.queue.redis.connection_pool.reset()  # forget the sockets; the process is leaving
 
 
-def _named_for_saq(function: JobFunction) -> JobFunction:
-    """saq registers and schedules a cron under the function's ``__qualname__``; give it ``job_name``."""
+def _named_for_saq(name: str, function: JobFunction) -> JobFunction:
+    """saq registers and schedules a cron under the function's ``__qualname__``; give it the job's name."""
 
     @functools.wraps(function)
     async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
         return await function(ctx, **kwargs)
 
-    run.__qualname__ = job_name(function)
+    run.__qualname__ = name
     return run
+
+
+class KnownJobs(dict[str, Any]):
+    """The worker's functions by name. A job it does not know (enqueued or scheduled for a plugin since
+    disabled, or by an older release under another name) is skipped with one log line, where saq
+    would fail it with a KeyError traceback on every run."""
+
+    def __init__(self, functions: dict[str, Any], catalog: JobCatalog) -> None:
+        super().__init__(functions)
+        self.catalog = catalog
+
+    def __missing__(self, name: str) -> Any:
+        try:
+            return self[self.catalog.resolve(name)]  # a bare name an older release enqueued
+        except LookupError:
+            pass
+
+        async def skip(ctx: dict[str, Any], **kwargs: Any) -> None:
+            log.warning("job_skipped_unknown", job=name, reason="no enabled plugin has this job")
+
+        return skip
 
 
 def quiet_saq_outages() -> None:
@@ -120,15 +143,15 @@ def quiet_saq_outages() -> None:
 
 def build_worker(
     queue: SaqJobQueue,
-    functions: Iterable[JobFunction],
-    cron_jobs: Iterable[CronJob],
+    catalog: JobCatalog,
     context: dict[str, Any],
     concurrency: int,
 ) -> Worker:
-    cron_jobs = list(cron_jobs)
-    registry = job_registry(functions, cron_jobs)
     crons = [
-        SaqCronJob(_named_for_saq(cron.function), cron=cron.cron, timeout=cron.timeout) for cron in cron_jobs
+        SaqCronJob(
+            _named_for_saq(named.name, named.cron.function), cron=named.cron.cron, timeout=named.cron.timeout
+        )
+        for named in catalog.crons
     ]
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -136,11 +159,13 @@ def build_worker(
 
     quiet_saq_outages()
 
-    return Worker(
+    worker = Worker(
         queue.queue,
-        # saq adds each cron's function under its (now job_name) qualname; the tuples name the rest.
-        functions=list(registry.items()),
+        # saq adds each cron's function under its (now the job's) qualname; the tuples name the rest.
+        functions=list(catalog.functions.items()),
         cron_jobs=crons,
         concurrency=concurrency,
         startup=startup,
     )
+    worker.functions = KnownJobs(worker.functions, catalog)
+    return worker

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
 
 from core.context import HostContext
-from core.jobs.queue import CronJob, JobFunction
+from core.jobs.catalog import JobCatalog
 from core.jobs.saq_backend import SaqJobQueue, build_worker
 
 
@@ -42,13 +42,10 @@ async def forget_queue(redis_url: str, name: str) -> None:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    queue: SaqJobQueue,
-    functions: Iterable[JobFunction],
-    cron_jobs: Iterable[CronJob],
-    context: dict[str, Any],
+    queue: SaqJobQueue, catalog: JobCatalog, context: dict[str, Any]
 ) -> AsyncIterator[Any]:
     """A saq Worker processing ``queue`` until the block ends."""
-    worker = build_worker(queue, functions, cron_jobs, context, concurrency=4)
+    worker = build_worker(queue, catalog, context, concurrency=4)
     task = asyncio.create_task(worker.start())
     # start() makes a fresh stop event: asking it to stop before it got that far would be lost.
     while not worker.tasks and not task.done():  # noqa: ASYNC110 - saq offers no started event
@@ -66,11 +63,8 @@ async def saq_worker(ctx: HostContext) -> AsyncIterator[None]:
     if not isinstance(ctx.jobs, SaqJobQueue):
         yield
         return
-    from core.app import job_functions
-
-    functions, crons = job_functions(ctx)
     try:
-        async with running_worker(ctx.jobs, functions, crons, {"host": ctx}):
+        async with running_worker(ctx.jobs, ctx.jobs.catalog, {"host": ctx}):
             yield
     finally:
         with contextlib.suppress(Exception):  # a test that stopped its Redis has nothing to clean

@@ -98,6 +98,6 @@ def test_a_plugin_whose_commands_fail_is_named_and_the_others_still_run(tmp_path
     config = _config(tmp_path, 'enabled = ["openapi_apps", "clumsy"]')
     result = CliRunner().invoke(cli, ["--config", str(config), "--help"])
     assert result.exit_code == 0, result.output
-    warning = "plugin 'clumsy' failed to list its commands: RuntimeError: commands need a dependency"
+    warning = "plugin 'clumsy' failed in its cli_commands hook: RuntimeError: commands need a dependency"
     assert warning in result.output
     assert "Run the HTTP server." in result.output

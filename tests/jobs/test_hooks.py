@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.app import build_context, build_plugins, create_app, job_functions
+from core.app import build_context, build_plugins, create_app
 from core.hookspecs import hookimpl
 from core.jobs import CronJob, host_of
 from core.jobs.saq_backend import SaqJobQueue
@@ -58,9 +58,8 @@ async def test_hook_cron_jobs(make_settings, jobs_backend: str):
 
     try:
         if isinstance(ctx.jobs, SaqJobQueue):
-            functions, crons = job_functions(ctx)
             await ctx.jobs.start()
-            async with running_worker(ctx.jobs, functions, crons, {"host": ctx}):
+            async with running_worker(ctx.jobs, ctx.jobs.catalog, {"host": ctx}):
                 await wait_for(beat, 10)
             await ctx.jobs.stop()
         else:

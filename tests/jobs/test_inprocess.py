@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -10,8 +11,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from core.jobs import CronJob
+from core.jobs.catalog import JobCatalog
 from core.jobs.inprocess import InProcessJobQueue
 from core.jobs.queue import job_name
+from core.plugins import PluginError
 
 
 async def record(ctx: dict[str, Any], *, item: str) -> None:
@@ -23,7 +26,7 @@ async def explode(ctx: dict[str, Any], *, item: str) -> None:
 
 
 def make_queue(*functions: Any, crons: list[CronJob] | None = None, concurrency: int = 10) -> Any:
-    queue = InProcessJobQueue(list(functions), crons or [], concurrency)
+    queue = InProcessJobQueue(JobCatalog.of(functions, crons or []), concurrency)
     queue.context["events"] = []
     return queue
 
@@ -41,7 +44,7 @@ async def test_enqueued_job_runs_with_its_arguments():
 async def test_unknown_job_name_is_refused():
     """Enqueuing a name no plugin registered fails at once with a clear error."""
     queue = make_queue(record)
-    with pytest.raises(LookupError, match="no job function named 'nope'"):
+    with pytest.raises(LookupError, match="no job named 'nope'; known jobs: record"):
         await queue.enqueue("nope")
 
 
@@ -84,14 +87,15 @@ async def test_duplicate_job_names_are_refused():
     async def record(ctx: dict[str, Any], *, item: str) -> None:  # same name as the module-level one
         return None
 
-    with pytest.raises(ValueError, match="two job functions are named 'record'"):
-        InProcessJobQueue([globals()["record"], record], [])
+    with pytest.raises(PluginError, match="plugin 'probe' has two job functions named 'record'"):
+        JobCatalog.of([globals()["record"], record], plugin="probe")
 
 
 async def test_invalid_cron_schedule_is_refused_at_startup():
     """A malformed cron schedule fails when the runner is built, not silently later."""
-    with pytest.raises(ValueError, match="not valid"):
-        InProcessJobQueue([], [CronJob(record, "every minute")])
+    expected = "plugin 'probe': cron schedule 'every minute' of job 'probe.record' is not valid"
+    with pytest.raises(PluginError, match=re.escape(expected)):
+        JobCatalog.of([], [CronJob(record, "every minute")], plugin="probe")
 
 
 async def test_cron_with_seconds_runs_within_seconds():
@@ -201,7 +205,8 @@ async def test_cron_follows_the_host_clock():
     async def tick(ctx: dict[str, Any]) -> None:
         ctx["events"].append(now[0])
 
-    queue = InProcessJobQueue([tick], [CronJob(tick, "* * * * *")], clock=lambda: now[0], tick=0.01)
+    catalog = JobCatalog.of([tick], [CronJob(tick, "* * * * *")])
+    queue = InProcessJobQueue(catalog, clock=lambda: now[0], tick=0.01)
     queue.context["events"] = []
     await queue.start()
     try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from core.jobs import CronJob
+from core.jobs.catalog import JobCatalog
 from core.jobs.saq_backend import SaqJobQueue
 from core.testing.fixtures import REDIS_URL
 from core.testing.jobs import forget_queue, running_worker, unique_queue_name, wait_for
@@ -22,10 +23,13 @@ async def tick(ctx: dict[str, Any]) -> None:
     ctx["ticks"].append(time.monotonic())
 
 
+CATALOG = JobCatalog.of([store_arguments], [CronJob(tick, "* * * * * *")])
+
+
 @pytest.fixture
 async def queue() -> AsyncIterator[SaqJobQueue]:
     name = unique_queue_name()
-    queue = SaqJobQueue(REDIS_URL, name)
+    queue = SaqJobQueue(REDIS_URL, name, CATALOG)
     await queue.start()
     yield queue
     await queue.stop()
@@ -35,7 +39,7 @@ async def queue() -> AsyncIterator[SaqJobQueue]:
 async def test_enqueued_job_reaches_worker_with_all_arguments(queue: SaqJobQueue):
     """Arguments named like saq's job options (key, timeout, retries) still reach the job function."""
     context: dict[str, Any] = {"events": []}
-    async with running_worker(queue, [store_arguments], [], context):
+    async with running_worker(queue, JobCatalog.of([store_arguments]), context):
         await queue.enqueue("store_arguments", key="k1", timeout=3, retries=7, ticket="t")
 
         async def arrived() -> bool:
@@ -54,8 +58,9 @@ async def test_worker_registers_jobs_by_job_name(queue: SaqJobQueue):
 
         return nested_cron
 
-    async with running_worker(queue, [store_arguments], [CronJob(factory(), "0 0 1 1 *")], {}) as worker:
-        assert {"store_arguments", "nested_cron"} <= set(worker.functions)
+    catalog = JobCatalog.of([store_arguments], [CronJob(factory(), "0 0 1 1 *")], plugin="probe")
+    async with running_worker(queue, catalog, {}) as worker:
+        assert {"probe.store_arguments", "probe.nested_cron"} <= set(worker.functions)
         assert not any("<locals>" in name for name in worker.functions)
 
 
@@ -63,7 +68,7 @@ async def test_cron_with_seconds_runs_on_saq(queue: SaqJobQueue):
     """saq's CronJob accepts a six-field '* * * * * *' schedule and runs it within a few seconds."""
     context: dict[str, Any] = {"ticks": []}
     started = time.monotonic()
-    async with running_worker(queue, [], [CronJob(tick, "* * * * * *")], context):
+    async with running_worker(queue, JobCatalog.of([], [CronJob(tick, "* * * * * *")]), context):
 
         async def ticked_twice() -> bool:
             return len(context["ticks"]) >= 2

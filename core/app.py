@@ -25,6 +25,7 @@ from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
+from core.http.openapi import finish_openapi
 from core.http.pages import static_file
 from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest, refuse_repeated_parameters
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
         request_max_body_size=settings.http.max_body_bytes,
     )
     register_plugin_routes(app, ctx)
+    finish_openapi(app)
     # Innermost first: hygiene refusals still get the anti-framing and CORS headers around them.
     app.asgi_handler = RequestHygieneMiddleware(app.asgi_handler)
     policies = [

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from core.domain.ids import parse_uuid
 from core.domain.models import Account, AccountStatus, Membership
 from core.http.errors import ApiError
+from core.http.openapi import CONSOLE_SCHEME, marks_security
 from core.settings import Settings
 
 PASSPORT_SUBJECT = "Console API Passport"
@@ -187,6 +188,9 @@ async def console_session_guard(connection: ASGIConnection, _: BaseRouteHandler)
     ):
         raise ApiError(401, "CSRF token is missing or invalid.")
     connection.scope[CONSOLE_KEY] = user  # type: ignore[literal-required]
+
+
+marks_security(console_session_guard, CONSOLE_SCHEME)
 
 
 def console_user(connection: ASGIConnection) -> ConsoleUser:

@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from core.auth.bearer import BearerPipeline, TokenRejected
 from core.auth.subject import Subject
 from core.http.errors import ApiError
+from core.http.openapi import BEARER_SCHEME, marks_security
 
 SUBJECT_KEY = "difyd.subject"
 
@@ -37,7 +38,7 @@ def bearer_guard(accept: Iterable[str], scope: str | None = None) -> Any:
             raise ApiError(403, f"insufficient_scope: {scope}")
         connection.scope[SUBJECT_KEY] = subject  # type: ignore[literal-required]
 
-    return guard
+    return marks_security(guard, BEARER_SCHEME)
 
 
 def requires_scope(scope: str) -> Any:

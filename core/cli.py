@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -252,6 +253,31 @@ def plugins_list(state: CliState, as_json: bool) -> None:
         click.echo(f"  settings: {schema}")
         if info.error:
             click.echo(f"  error: {info.error}")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the package folder.",
+)
+def plugins_new(name: str, directory: Path) -> None:
+    """Create a plugin package NAME: settings, a guarded route, a table and its migration, a job with a
+    schedule, a command and tests (docs/plugins.md follows it)."""
+    from core.scaffold import ScaffoldError, create_plugin
+
+    try:
+        root = create_plugin(name, directory)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {root}")
+    click.echo("next:")
+    click.echo(f"  pip install -e '{root}[test]'")
+    click.echo(f"  (cd {root} && pytest)")
+    click.echo(f"  DIFYD_PLUGINS__ENABLED=oauth_device,openapi_apps,{name} difyd database upgrade")
 
 
 def main() -> None:

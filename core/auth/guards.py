@@ -61,3 +61,16 @@ def require_membership(subject: Subject, workspace_id: str) -> str:
     if role is None:
         raise ApiError(404, "workspace not found")
     return role
+
+
+# What each role may do, ranked: a route that edits needs "editor" or above; dataset operators and
+# normal members read.
+ROLE_RANK = {"owner": 3, "admin": 2, "editor": 1, "normal": 0, "dataset_operator": 0}
+
+
+def require_role(subject: Subject, workspace_id: str, minimum: str) -> str:
+    """``require_membership``, then 403 unless the caller's role is ``minimum`` or above."""
+    role = require_membership(subject, workspace_id)
+    if ROLE_RANK.get(role, -1) < ROLE_RANK[minimum]:
+        raise ApiError(403, f"this needs the {minimum} role or above in the workspace")
+    return role

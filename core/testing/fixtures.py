@@ -230,6 +230,16 @@ async def host_for(
 
 
 @asynccontextmanager
+async def client_for(
+    settings: Settings, probes: Mapping[str, object] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of another server on these settings (``host_for``, then ``serve``), for a test that
+    compares two configurations."""
+    async with host_for(settings, probes) as ctx, serve(create_app(ctx=ctx)) as client:
+        yield client
+
+
+@asynccontextmanager
 async def serve(app: Litestar, base_url: str = "http://testserver.local") -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and an httpx client in-process, on the test's own event loop.
 

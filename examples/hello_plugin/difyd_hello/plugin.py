@@ -18,12 +18,17 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, QueryParameter
 
-from core.auth.guards import bearer_guard, current_subject
-from core.auth.subject import ACCOUNT, EXTERNAL_SSO
-from core.context import HostContext
-from core.hookspecs import hookimpl
-from core.http.responses import BEARER_GUARDED, error_responses
-from core.jobs import host_of
+from core.api import (
+    ACCOUNT,
+    BEARER_GUARDED,
+    EXTERNAL_SSO,
+    HostContext,
+    bearer_guard,
+    current_subject,
+    error_responses,
+    hookimpl,
+    host_of,
+)
 
 __version__ = "1.2.0"
 NAME = "hello"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from core.app import create_app
 from core.testing import factories
-from core.testing.fixtures import host_for, serve
+from core.testing.fixtures import client_for
 from core.testing.jobs import wait_for
 from core.testing.token_issuer import bearer_for
 
@@ -13,7 +12,7 @@ async def test_the_greeting_is_the_configured_one(make_settings, probe_plugins, 
     """The default greeting, and another one set in the plugin's section."""
     assert (await client.get("/hello")).json() == {"greeting": "hello"}
     settings = make_settings(**{"plugin.hello.greeting": "bonjour"})
-    async with host_for(settings, probe_plugins) as other, serve(create_app(ctx=other)) as http:
+    async with client_for(settings, probe_plugins) as http:
         assert (await http.get("/hello")).json() == {"greeting": "bonjour"}
 
 

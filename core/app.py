@@ -37,6 +37,7 @@ from core.logging import configure_logging
 from core.plugins import (
     LoadedPlugins,
     PluginError,
+    call_each_awaited,
     call_hooks,
     each_flattened,
     load_host_settings,
@@ -97,7 +98,7 @@ def _lifespan(ctx: HostContext) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await ctx.jobs.start()
-        await call_hooks(ctx.plugins.hook.startup, ctx=ctx)
+        await call_each_awaited(ctx.plugins, "startup", ctx=ctx)
         try:
             yield
         finally:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from core.plugins import call_hooks, describe_plugins, flatten, plugin_failure, read_host_settings
+from core.plugins import call_each_awaited, describe_plugins, flatten, plugin_failure, read_host_settings
 from core.settings import Settings, SettingsError, ensure_secret_key
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def workers_run(state: CliState) -> None:
         # step by step, whatever state Redis and the database are in.
         try:
             await ctx.jobs.start()
-            await call_hooks(ctx.plugins.hook.startup, ctx=ctx)
+            await call_each_awaited(ctx.plugins, "startup", ctx=ctx)
             await worker.start()  # returns once a signal asked it to stop
         finally:
             await shut_down(ctx)

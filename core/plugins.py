@@ -117,6 +117,18 @@ def call_each(plugins: LoadedPlugins, hook_name: str, **kwargs: Any) -> list[tup
     return answers
 
 
+async def call_each_awaited(plugins: LoadedPlugins, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """``call_each`` for hooks whose answers are awaited (startup, demo data): a failure while the
+    answer is awaited names the plugin and the hook too."""
+    answers = []
+    for name, answer in call_each(plugins, hook_name, **kwargs):
+        try:
+            answers.append((name, await await_me_maybe(answer)))
+        except Exception as exc:
+            raise plugin_failure(name, hook_name, exc) from exc
+    return answers
+
+
 def each_flattened(plugins: LoadedPlugins, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
     """``call_each`` for hooks that return lists: one (plugin, item) pair per item."""
     return [

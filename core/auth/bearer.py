@@ -35,7 +35,7 @@ from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import TOKENS_REJECTED
 from core.http.ratelimit import RateLimit
 from core.logging import redact_token_prefixes
-from core.plugins import flatten
+from core.plugins import each_flattened
 from core.settings import SettingsError
 from core.state.contract import Incr, StateStore
 
@@ -214,20 +214,19 @@ def collect_authenticators(ctx: HostContext) -> dict[str, BearerAuthenticator]:
     startup. Their prefixes join the log redaction, so a token is masked wherever it is written."""
     authenticators: dict[str, BearerAuthenticator] = {}
     owners: dict[str, str] = {}
-    for impl in ctx.plugins.hook.bearer_authenticators.get_hookimpls():
-        for authenticator in flatten([impl.function(**{"ctx": ctx} if "ctx" in impl.argnames else {})]):
-            prefix = getattr(authenticator, "prefix", None)
-            if not isinstance(prefix, str) or not PREFIX_SHAPE.match(prefix):
-                raise SettingsError(
-                    f"plugin {impl.plugin_name!r} declares a bearer authenticator with prefix {prefix!r}; "
-                    "a prefix is 2-16 lower-case letters or digits (a letter first) and one underscore"
-                )
-            if prefix in owners:
-                raise SettingsError(
-                    f"plugins {owners[prefix]!r} and {impl.plugin_name!r} both authenticate {prefix!r} tokens"
-                )
-            owners[prefix] = impl.plugin_name
-            authenticators[prefix] = authenticator
+    for plugin_name, authenticator in each_flattened(ctx.plugins, "bearer_authenticators", ctx=ctx):
+        prefix = getattr(authenticator, "prefix", None)
+        if not isinstance(prefix, str) or not PREFIX_SHAPE.match(prefix):
+            raise SettingsError(
+                f"plugin {plugin_name!r} declares a bearer authenticator with prefix {prefix!r}; "
+                "a prefix is 2-16 lower-case letters or digits (a letter first) and one underscore"
+            )
+        if prefix in owners:
+            raise SettingsError(
+                f"plugins {owners[prefix]!r} and {plugin_name!r} both authenticate {prefix!r} tokens"
+            )
+        owners[prefix] = plugin_name
+        authenticators[prefix] = authenticator
     redact_token_prefixes(authenticators)
     return authenticators
 

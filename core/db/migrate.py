@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from core.plugins import LoadedPlugins, flatten
+from core.plugins import LoadedPlugins, each_flattened
 from core.settings import Settings, resolved_database_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -17,7 +17,7 @@ def alembic_config(settings: Settings, plugins: LoadedPlugins) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     locations = [str(MIGRATIONS / "versions")]
-    locations += [str(path) for path in flatten(plugins.hook.migration_locations())]
+    locations += [str(path) for _, path in each_flattened(plugins, "migration_locations")]
     # alembic splits version_locations on the separator; os.pathsep is safe for absolute paths.
     config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", ":".join(locations))

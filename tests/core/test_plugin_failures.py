@@ -252,3 +252,28 @@ def test_difyd_run_with_a_broken_plugin_is_one_line_and_exit_status_1(tmp_path: 
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert "plugin 'bookmarks': a route of its route_handlers hook:" in done.stderr.strip().splitlines()[-1]
+
+
+class BrokenStartup:
+    @hookimpl
+    async def startup(self, ctx: Any) -> None:
+        raise ConnectionError("the search index is not reachable")
+
+
+async def test_a_startup_hook_that_fails_names_its_plugin(make_settings):
+    from core.testing.fixtures import running
+
+    ctx = _ctx(make_settings, {"indexer": BrokenStartup()})
+    try:
+        with pytest.raises(BaseException) as caught:  # Litestar's lifespan wraps it in a group
+            async with running(create_app(ctx=ctx)):
+                pass
+        error = caught.value
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        assert isinstance(error, PluginError)
+        assert str(error) == (
+            "plugin 'indexer' failed in its startup hook: ConnectionError: the search index is not reachable"
+        )
+    finally:
+        await _release(ctx)

@@ -12,6 +12,7 @@ import structlog
 from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
 
 from core import __version__
 from core.audit import AuditLogSink
@@ -25,7 +26,7 @@ from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
-from core.http.openapi import finish_openapi
+from core.http.openapi import BEARER_SCHEME, SECURITY_MARK, finish_openapi
 from core.http.pages import static_file
 from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest, refuse_repeated_parameters
@@ -174,12 +175,40 @@ def create_app(settings: Settings | None = None, ctx: HostContext | None = None)
 def register_plugin_routes(app: Litestar, ctx: HostContext) -> None:
     """Each plugin's routes, registered one by one so that a clash (a path and method another plugin
     or the core already serves) or a malformed handler is reported as that plugin's error."""
+    bearer_routes: dict[str, str] = {}  # plugin -> one of its bearer-guarded paths
     for plugin, handler in each_flattened(ctx.plugins, "route_handlers", ctx=ctx):
+        before = _handler_ids(app)
         try:
             app.register(handler)
         except Exception as exc:  # Litestar's ImproperlyConfiguredException, or a handler's own error
             detail = getattr(exc, "detail", "") or str(exc)
             raise PluginError(f"plugin {plugin!r}: a route of its route_handlers hook: {detail}") from exc
+        for path, added in _handlers(app):
+            if id(added) not in before and any(
+                getattr(guard, SECURITY_MARK, None) == BEARER_SCHEME for guard in added.resolve_guards()
+            ):
+                bearer_routes.setdefault(plugin, path)
+    if bearer_routes and not ctx.authenticators:
+        # Every call to those routes would be a 401: say what is missing now, not to each client.
+        plugin, path = next(iter(bearer_routes.items()))
+        raise PluginError(
+            f"plugin {plugin!r} serves routes behind a bearer token ({path}), but no enabled plugin "
+            "authenticates bearer tokens: enable one that implements bearer_authenticators "
+            "(`difyd plugins list` shows each plugin's hooks)"
+        )
+
+
+def _handlers(app: Litestar) -> list[tuple[str, Any]]:
+    return [
+        (route.path, handler)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+    ]
+
+
+def _handler_ids(app: Litestar) -> set[int]:
+    return {id(handler) for _, handler in _handlers(app)}
 
 
 def freeze_startup_objects() -> None:

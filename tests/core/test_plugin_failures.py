@@ -277,3 +277,20 @@ async def test_a_startup_hook_that_fails_names_its_plugin(make_settings):
         )
     finally:
         await _release(ctx)
+
+
+async def test_bearer_routes_without_any_token_issuer_are_a_startup_error(make_settings):
+    """The example plugin alone serves /hello/me behind a bearer token, and nothing issues tokens:
+    every call would be a 401, so the server refuses to start and says what is missing."""
+    settings = make_settings(**{"plugins.enabled": ["hello"]})
+    ctx = build_context(settings, build_plugins(settings))
+    try:
+        with pytest.raises(PluginError) as caught:
+            create_app(ctx=ctx)
+        assert str(caught.value) == (
+            "plugin 'hello' serves routes behind a bearer token (/hello/me), but no enabled plugin "
+            "authenticates bearer tokens: enable one that implements bearer_authenticators "
+            "(`difyd plugins list` shows each plugin's hooks)"
+        )
+    finally:
+        await _release(ctx)

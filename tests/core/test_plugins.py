@@ -20,6 +20,7 @@ from core.plugins import (
 )
 from core.settings import DEFAULT_PLUGINS, Settings, SettingsError, apply_environment, validate_tree
 from core.testing.fixtures import settings_tree
+from core.testing.token_issuer import TOKEN_ISSUER, TokenIssuer
 from tests.support.probes import host_for, install_plugin_package, probe_client
 
 
@@ -128,12 +129,20 @@ def test_third_party_package_is_discovered_through_its_entry_point(tmp_path, mon
 # --- the example third-party package (examples/hello_plugin), through its real entry point ---
 
 
+# hello has a route behind a bearer token: a host without any token issuer refuses to start.
+HELLO = ["hello", TOKEN_ISSUER]
+
+
 def _hello_settings(make_settings: Any, **overrides: Any) -> Any:
-    return make_settings(**{"plugins.enabled": ["hello"], **overrides})
+    return make_settings(**{"plugins.enabled": HELLO, **overrides})
+
+
+def _issuer() -> dict[str, object]:
+    return {TOKEN_ISSUER: TokenIssuer()}
 
 
 async def _greeting(settings: Any) -> str:
-    async with host_for(settings) as ctx, probe_client(ctx) as client:
+    async with host_for(settings, _issuer()) as ctx, probe_client(ctx) as client:
         response = await client.get("/hello")
         assert response.status_code == 200
         return response.json()["greeting"]
@@ -157,7 +166,7 @@ async def test_hello_greeting_from_its_config_section(make_settings, backend):
 )
 async def test_hello_greeting_from_the_environment(backend, database_url, tmp_path, environ):
     """The plugin's key is set by DIFYD_PLUGINS__HELLO__GREETING and by its own alias HELLO_GREETING."""
-    tree = settings_tree(backend, database_url, tmp_path, **{"plugins.enabled": ["hello"]})
+    tree = settings_tree(backend, database_url, tmp_path, **{"plugins.enabled": HELLO})
     tree["plugin"] = {"hello": {"greeting": "from the file"}}
     settings = validate_tree(apply_environment(tree, environ, plugin_env_aliases()), environ)
     assert await _greeting(settings) == "hola"
@@ -179,7 +188,7 @@ def test_invalid_hello_setting_names_plugin_key_and_type(make_settings):
 async def test_hello_job_runs_in_process(make_settings, backend):
     """POST /hello/jobs enqueues the plugin's job; GET /hello/jobs/<ticket> then shows it ran."""
     settings = _hello_settings(make_settings)
-    async with host_for(settings) as ctx, probe_client(ctx) as client:
+    async with host_for(settings, _issuer()) as ctx, probe_client(ctx) as client:
         accepted = await client.post("/hello/jobs", params={"who": "ada"})
         assert accepted.status_code == 202
         ticket = accepted.json()["ticket"]

@@ -13,12 +13,14 @@ from core.jobs import CronJob, host_of
 from core.jobs.saq_backend import SaqJobQueue
 from core.testing.fixtures import REDIS_URL, serve
 from core.testing.jobs import forget_queue, running_worker, unique_queue_name, wait_for
+from core.testing.token_issuer import TOKEN_ISSUER
 
 
-async def test_hook_jobs(make_settings):
+async def test_hook_jobs(make_settings, probe_plugins):
     """A plugin's job (the example plugin's hello_record) enqueued over HTTP runs and reports done: on
     the in-process runner, and on the production backend through Redis to a saq worker."""
-    ctx = build_context(make_settings(**{"plugins.enabled": ["hello"]}))
+    settings = make_settings(**{"plugins.enabled": ["hello", TOKEN_ISSUER]})  # hello has a bearer route
+    ctx = build_context(settings, build_plugins(settings, probe_plugins))
     async with serve(create_app(ctx=ctx)) as client:
         response = await client.post("/hello/jobs", params={"who": "ada"})
         assert response.status_code == 202

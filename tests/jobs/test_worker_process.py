@@ -49,7 +49,7 @@ queue = "{queue}"
 level = "WARNING"
 
 [plugins]
-enabled = ["hello"]
+enabled = ["oauth_device", "hello"]  # hello has a bearer route: something must issue tokens
 """
 
 

@@ -16,7 +16,7 @@ from core.auth.guards import bearer_guard, current_subject, require_membership, 
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, SCOPE_FULL, Subject, TokenRecord
 from core.context import HostContext
 from core.db.base import UUIDv7AuditBase, UUIDv7Base
-from core.db.requests import request_session
+from core.db.requests import RequestSession, request_session
 from core.domain.ids import parse_uuid
 from core.domain.reads import AppOfSubject, AppRecord, app_of_subject, role_in, workspaces_of
 from core.hookspecs import hookimpl
@@ -51,6 +51,7 @@ __all__ = [
     "Page",
     "PageNumber",
     "PageSize",
+    "RequestSession",
     "Sealer",
     "SignatureExpired",
     "Signer",

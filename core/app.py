@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -176,17 +177,20 @@ def register_plugin_routes(app: Litestar, ctx: HostContext) -> None:
     """Each plugin's routes, registered one by one so that a clash (a path and method another plugin
     or the core already serves) or a malformed handler is reported as that plugin's error."""
     bearer_routes: dict[str, str] = {}  # plugin -> one of its bearer-guarded paths
+    owners = {
+        (path, method): "the core" for path, handler in _handlers(app) for method in handler.http_methods
+    }
     for plugin, handler in each_flattened(ctx.plugins, "route_handlers", ctx=ctx):
         before = _handler_ids(app)
         try:
             app.register(handler)
         except Exception as exc:  # Litestar's ImproperlyConfiguredException, or a handler's own error
-            detail = getattr(exc, "detail", "") or str(exc)
-            raise PluginError(f"plugin {plugin!r}: a route of its route_handlers hook: {detail}") from exc
+            raise _route_error(plugin, exc, owners) from exc
         for path, added in _handlers(app):
-            if id(added) not in before and any(
-                getattr(guard, SECURITY_MARK, None) == BEARER_SCHEME for guard in added.resolve_guards()
-            ):
+            if id(added) in before:
+                continue
+            owners.update({(path, method): f"plugin {plugin!r}" for method in added.http_methods})
+            if any(getattr(guard, SECURITY_MARK, None) == BEARER_SCHEME for guard in added.resolve_guards()):
                 bearer_routes.setdefault(plugin, path)
     if bearer_routes and not ctx.authenticators:
         # Every call to those routes would be a 401: say what is missing now, not to each client.
@@ -196,6 +200,21 @@ def register_plugin_routes(app: Litestar, ctx: HostContext) -> None:
             "authenticates bearer tokens: enable one that implements bearer_authenticators "
             "(`difyd plugins list` shows each plugin's hooks)"
         )
+
+
+_CLASH = re.compile(r"already registered for path '(?P<path>[^']*)' and http method (?P<method>\w+)")
+
+
+def _route_error(plugin: str, exc: Exception, owners: dict[tuple[str, str], str]) -> PluginError:
+    """A clash names both sides (whichever registered first); anything else, the plugin's own error."""
+    detail = getattr(exc, "detail", "") or str(exc)
+    clash = _CLASH.search(detail)
+    if clash:
+        owner = owners.get((clash["path"], clash["method"]), "another plugin")
+        return PluginError(
+            f"plugin {plugin!r}: its route {clash['method']} {clash['path']} is already served by {owner}"
+        )
+    return PluginError(f"plugin {plugin!r}: a route of its route_handlers hook: {detail}")
 
 
 def _handlers(app: Litestar) -> list[tuple[str, Any]]:

@@ -14,6 +14,7 @@ from core.settings import Settings, SettingsError, ensure_secret_key
 
 if TYPE_CHECKING:
     from core.context import HostContext
+    from core.db.migrate import UpgradeReport
     from core.plugins import LoadedPlugins
 
 
@@ -180,11 +181,11 @@ def database() -> None:
     """Database migrations."""
 
 
-def _upgrade(state: CliState) -> None:
+def _upgrade(state: CliState) -> UpgradeReport:
     from core.db.migrate import upgrade_all
 
     try:
-        upgrade_all(state.settings, state.plugins)
+        return upgrade_all(state.settings, state.plugins)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -193,8 +194,13 @@ def _upgrade(state: CliState) -> None:
 @pass_state
 def database_upgrade(state: CliState) -> None:
     """Apply every migration head (core and each enabled plugin's branch)."""
-    _upgrade(state)
-    click.echo("database is up to date")
+    report = _upgrade(state)
+    if report.applied:
+        click.echo(f"applied {len(report.applied)} migration(s): {', '.join(report.applied)}")
+    else:
+        click.echo("database is up to date: nothing to apply")
+    if report.parked:
+        click.echo(f"kept as they are (their plugins are not enabled): {', '.join(report.parked)}")
 
 
 @cli.group()

@@ -169,8 +169,22 @@ def _shape_strings(raw: dict[str, Any], struct_type: type) -> dict[str, Any]:
 
 def _settings_struct(manager: pluggy.PluginManager, plugin: object) -> type | None:
     """The settings Struct a plugin declares through ``plugin_settings()``, if it takes settings."""
-    struct_type = call_one(manager, plugin, "plugin_settings")
-    return struct_type if isinstance(struct_type, type) else None
+    name = manager.get_name(plugin) or repr(plugin)
+    try:
+        struct_type = call_one(manager, plugin, "plugin_settings")
+    except Exception as exc:
+        raise plugin_failure(name, "plugin_settings", exc) from exc
+    if struct_type is None:
+        return None
+    if not (isinstance(struct_type, type) and issubclass(struct_type, msgspec.Struct)):
+        shown = (
+            repr(struct_type) if isinstance(struct_type, type) else f"a {type(struct_type).__name__} instance"
+        )
+        raise PluginError(
+            f"plugin {name!r}: its plugin_settings hook must return a msgspec.Struct class "
+            f"(the class itself, not an instance); it returned {shown}"
+        )
+    return struct_type
 
 
 def _validate_plugin_settings(
@@ -288,7 +302,7 @@ def load_plugins(
         try:
             manager.register(module, name=name)
         except pluggy.PluginValidationError as exc:  # a hookimpl asks for arguments its spec lacks
-            raise SettingsError(f"plugin {name!r} does not match its hook specs: {exc}") from exc
+            raise SettingsError(f"plugin {name!r} does not match its hook specs: {_one_line(exc)}") from exc
         _check_core_compatibility(name, manager, module)
         loaded.settings[name] = _validate_plugin_settings(name, manager, module, sections.get(name, {}))
     # An implementation without a spec is a typo or a version mismatch: fail loudly.
@@ -297,9 +311,18 @@ def load_plugins(
     except pluggy.PluginValidationError as exc:
         name = manager.get_name(exc.plugin) or repr(exc.plugin)
         raise SettingsError(
-            f"plugin {name!r} implements a hook that no spec declares ({exc}); see docs/hooks.md"
+            f"plugin {name!r} implements a hook that no spec declares ({_one_line(exc, name)}); "
+            "see docs/hooks.md"
         ) from exc
     return loaded
+
+
+def _one_line(exc: pluggy.PluginValidationError, name: str | None = None) -> str:
+    """pluggy's message on one line, with the plugin's name instead of its module's repr."""
+    text = str(exc)
+    if name is not None:
+        text = text.replace(repr(exc.plugin), repr(name))
+    return " ".join(text.split())
 
 
 def describe_plugins(loaded: LoadedPlugins, blocked: Iterable[str] = ()) -> list[PluginInfo]:
@@ -320,7 +343,13 @@ def describe_plugins(loaded: LoadedPlugins, blocked: Iterable[str] = ()) -> list
             infos.append(PluginInfo(name, version, entry_point.value, enabled=False, error=str(exc)))
             continue
         hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(module) or ()))
-        struct_type = _settings_struct(manager, module)
+        try:
+            struct_type = _settings_struct(manager, module)
+        except SettingsError as exc:
+            infos.append(
+                PluginInfo(name, version, entry_point.value, enabled=False, hooks=hooks, error=str(exc))
+            )
+            continue
         schema = None if struct_type is None else msgspec.json.schema(struct_type)
         infos.append(
             PluginInfo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -25,6 +26,16 @@ def alembic_config(settings: Settings, plugins: LoadedPlugins) -> Config:
     return config
 
 
-def upgrade_all(settings: Settings, plugins: LoadedPlugins) -> None:
-    """Equivalent of ``alembic upgrade heads`` over every branch."""
-    command.upgrade(alembic_config(settings, plugins), "heads")
+@dataclass(frozen=True)
+class UpgradeReport:
+    applied: list[str]  # revision ids, in the order they ran
+    parked: list[str]  # revisions of plugins not enabled, kept as they are
+
+
+def upgrade_all(settings: Settings, plugins: LoadedPlugins) -> UpgradeReport:
+    """Equivalent of ``alembic upgrade heads`` over every enabled branch."""
+    config = alembic_config(settings, plugins)
+    command.upgrade(config, "heads")
+    return UpgradeReport(
+        list(config.attributes.get("applied", [])), list(config.attributes.get("parked", []))
+    )

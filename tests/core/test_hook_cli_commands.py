@@ -145,7 +145,7 @@ async def test_hook_migration_locations(tmp_path, fresh_database):
     enabled = _env(package, _config(tmp_path, ["probe"], fresh_database))
     upgrade = run_difyd("database", "upgrade", env=enabled)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "database is up to date" in upgrade.stdout
+    assert "applied 1 migration(s): probe_0001" in upgrade.stdout
     tables, heads = await _tables_and_heads(fresh_database)
     assert {"accounts", "probe_notes"} <= tables
     assert "probe_0001" in heads

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import structlog
 from litestar import get
@@ -87,11 +88,63 @@ async def test_a_route_clash_names_the_plugin_and_the_path(make_settings):
     try:
         with pytest.raises(PluginError) as caught:
             create_app(ctx=ctx)
-        message = str(caught.value)
-        assert message.startswith("plugin 'clash': a route of its route_handlers hook:")
-        assert "'/healthz'" in message and "GET" in message
+        assert str(caught.value) == "plugin 'clash': its route GET /healthz is already served by the core"
     finally:
         await _release(ctx)
+
+
+@get("/shared", sync_to_thread=False)
+def shared_one() -> str:
+    return "one"
+
+
+@get("/shared", sync_to_thread=False)
+def shared_two() -> str:
+    return "two"
+
+
+async def test_two_plugins_serving_one_route_are_both_named(make_settings):
+    """Whichever registers second is reported, with the one that already serves the route."""
+
+    class One:
+        @hookimpl
+        def route_handlers(self, ctx: Any) -> list[Any]:
+            return [shared_one]
+
+    class Two:
+        @hookimpl
+        def route_handlers(self, ctx: Any) -> list[Any]:
+            return [shared_two]
+
+    ctx = _ctx(make_settings, {"one": One(), "two": Two()})
+    try:
+        with pytest.raises(PluginError) as caught:
+            create_app(ctx=ctx)
+        assert str(caught.value) in {
+            "plugin 'one': its route GET /shared is already served by plugin 'two'",
+            "plugin 'two': its route GET /shared is already served by plugin 'one'",
+        }
+    finally:
+        await _release(ctx)
+
+
+class InstanceSettings:
+    class Settings(msgspec.Struct):
+        limit: int = 5
+
+    @hookimpl
+    def plugin_settings(self) -> Any:
+        return self.Settings()  # the instance, where the class is meant
+
+
+def test_settings_that_are_not_a_struct_class_are_one_line_naming_the_plugin(make_settings):
+    settings = make_settings(**{"plugins.enabled": ["careless"]})
+    with pytest.raises(PluginError) as caught:
+        build_plugins(settings, {"careless": InstanceSettings()})
+    assert str(caught.value) == (
+        "plugin 'careless': its plugin_settings hook must return a msgspec.Struct class "
+        "(the class itself, not an instance); it returned a Settings instance"
+    )
 
 
 async def test_a_bad_cron_schedule_names_the_setting_it_came_from(make_settings):

@@ -9,8 +9,11 @@ continues from where it was when it is enabled again.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from alembic import context
+from alembic.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -29,16 +32,26 @@ def _recorded(connection: Connection) -> list[str]:
     return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
+def _record_applied(
+    ctx: MigrationContext, step: MigrationInfo, heads: Collection[Any], run_args: Mapping[str, Any]
+) -> None:
+    """What this run applied, for ``difyd database upgrade`` to report."""
+    if step.is_upgrade:
+        config.attributes.setdefault("applied", []).append(step.up_revision_id)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=_record_applied,
     )
     known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
     with context.begin_transaction():
         parked = [revision for revision in _recorded(connection) if revision not in known]
+        config.attributes["parked"] = parked
         for revision in parked:
             connection.execute(PARK, {"r": revision})
         context.run_migrations()

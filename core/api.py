@@ -27,7 +27,16 @@ from core.http.request import accepts_form, json_only
 from core.http.responses import BEARER_GUARDED, error_responses
 from core.jobs.queue import CronJob, JobFunction, host_of
 from core.keys import BadSignature, Sealer, SignatureExpired, Signer
-from core.license import requires_license
+from core.license import LicenseStatus, requires_license
+from core.services import (
+    ApprovalOutcome,
+    DeviceApprovalError,
+    DeviceApprovals,
+    ExternalApprovalContext,
+    ExternalSignIn,
+    ExternalSignInRoutes,
+    PendingDeviceCode,
+)
 
 __all__ = [
     "ACCOUNT",
@@ -38,19 +47,27 @@ __all__ = [
     "ApiError",
     "AppOfSubject",
     "AppRecord",
+    "ApprovalOutcome",
     "AuditEvent",
     "BadSignature",
     "BearerAuthenticator",
     "ConsoleUser",
     "CronJob",
+    "DeviceApprovalError",
+    "DeviceApprovals",
     "ErrorBody",
     "ErrorDetail",
+    "ExternalApprovalContext",
+    "ExternalSignIn",
+    "ExternalSignInRoutes",
     "HeaderPolicy",
     "HostContext",
     "JobFunction",
+    "LicenseStatus",
     "Page",
     "PageNumber",
     "PageSize",
+    "PendingDeviceCode",
     "RequestSession",
     "Sealer",
     "SignatureExpired",

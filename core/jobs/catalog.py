@@ -76,9 +76,10 @@ class JobCatalog:
         schedules = {named.name: named.cron.cron for named in self.crons}
         infos = []
         for name, function in sorted(self.functions.items()):
-            doc = (function.__doc__ or "").strip().splitlines()
+            # The first paragraph, on one line: a summary that wraps must not be cut mid-sentence.
+            summary = " ".join((function.__doc__ or "").strip().split("\n\n", 1)[0].split())
             plugin = name.rsplit(".", 1)[0] if "." in name else ""
-            infos.append(JobInfo(name, plugin, schedules.get(name), doc[0] if doc else ""))
+            infos.append(JobInfo(name, plugin, schedules.get(name), summary))
         return infos
 
 
@@ -104,7 +105,7 @@ def build_catalog(
             origin = _setting_holding(plugin, cron.cron, (settings_of or {}).get(plugin))
             raise PluginError(
                 f"plugin {plugin!r}: cron schedule {cron.cron!r} of job {qualified(plugin, cron.function)!r} "
-                f"is not valid{origin}"
+                f"is not valid ({_why(cron.cron)}){origin}"
             )
     for plugin, function in [*functions, *((plugin, cron.function) for plugin, cron in cron_pairs)]:
         name = qualified(plugin, function)
@@ -116,6 +117,17 @@ def build_catalog(
             )
     crons = [NamedCron(qualified(plugin, cron.function), cron) for plugin, cron in cron_pairs]
     return JobCatalog(registry, crons)
+
+
+def _why(expression: str) -> str:
+    """croniter's reason, or the expected shape when it gives none."""
+    try:
+        croniter(expression)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())
+        if reason:
+            return reason
+    return "five fields: minute hour day-of-month month day-of-week, or six with seconds"
 
 
 def _setting_holding(plugin: str, value: str, settings: Any) -> str:

@@ -156,6 +156,7 @@ async def test_a_bad_cron_schedule_names_the_setting_it_came_from(make_settings)
         build_context(settings, plugins)
     assert str(caught.value) == (
         "plugin 'sched': cron schedule '61 * * * *' of job 'sched.tidy' is not valid "
+        "([61 * * * *] is not acceptable, out of range) "
         "(set by plugin.sched.tidy_cron, DIFYD_PLUGINS__SCHED__TIDY_CRON)"
     )
 

@@ -153,6 +153,21 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
         await drop_pg_database(PG_ADMIN_URL, name)
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def empty_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database of this backend with nothing in it, dropped after the test: for tests of migrations
+    (the shared ``database_url`` is already migrated)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"difyd_empty_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = await create_pg_database(PG_ADMIN_URL, name)
+    try:
+        yield url
+    finally:
+        await drop_pg_database(PG_ADMIN_URL, name)
+
+
 @pytest.fixture
 def enabled_plugins() -> list[str]:
     """The plugins a test's host enables; a plugin's tests/conftest.py narrows it to its own."""

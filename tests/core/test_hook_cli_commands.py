@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -101,20 +98,6 @@ def test_hook_cli_commands(tmp_path):
     assert "probe-greet" not in run_difyd("--help", env=disabled).stdout
 
 
-@pytest.fixture
-async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of this backend (the shared test database is already migrated)."""
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrate.sqlite3'}"
-        return
-    name = f"difyd_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def _pg_admin(statement: str) -> None:
     engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
@@ -131,21 +114,21 @@ async def _tables_and_heads(database_url: str) -> tuple[set[str], set[str]]:
     return tables, heads
 
 
-async def test_hook_migration_locations(tmp_path, fresh_database):
+async def test_hook_migration_locations(tmp_path, empty_database_url):
     """``difyd database upgrade`` applies an enabled plugin's own migration branch after the core's."""
     package = install_plugin_package(tmp_path / "site", "probe", MIGRATION_PLUGIN)
     (package / "probe_migrations").mkdir()
     (package / "probe_migrations" / "probe_0001_notes.py").write_text(MIGRATION)
 
-    without = run_difyd("database", "upgrade", env=_env(package, _config(tmp_path, [], fresh_database)))
+    without = run_difyd("database", "upgrade", env=_env(package, _config(tmp_path, [], empty_database_url)))
     assert without.returncode == 0, without.stderr
-    tables, heads = await _tables_and_heads(fresh_database)
+    tables, heads = await _tables_and_heads(empty_database_url)
     assert "accounts" in tables and "probe_notes" not in tables  # a disabled plugin migrates nothing
 
-    enabled = _env(package, _config(tmp_path, ["probe"], fresh_database))
+    enabled = _env(package, _config(tmp_path, ["probe"], empty_database_url))
     upgrade = run_difyd("database", "upgrade", env=enabled)
     assert upgrade.returncode == 0, upgrade.stderr
     assert "applied 1 migration(s): probe_0001" in upgrade.stdout
-    tables, heads = await _tables_and_heads(fresh_database)
+    tables, heads = await _tables_and_heads(empty_database_url)
     assert {"accounts", "probe_notes"} <= tables
     assert "probe_0001" in heads

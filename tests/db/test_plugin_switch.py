@@ -4,30 +4,15 @@ and switching it back on continues its branch where it stopped; on both backends
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.app import build_plugins
 from core.db.migrate import upgrade_all
 from core.settings import validate_tree
-from core.testing.database import create_pg_database, drop_pg_database
-from core.testing.fixtures import PG_ADMIN_URL, settings_tree
-
-
-@pytest.fixture
-async def fresh_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'switch.sqlite3'}"
-        return
-    name = f"difyd_switch_{uuid.uuid4().hex[:8]}"
-    url = await create_pg_database(PG_ADMIN_URL, name)
-    yield url
-    await drop_pg_database(PG_ADMIN_URL, name)
+from core.testing.fixtures import settings_tree
 
 
 async def _upgrade(
@@ -48,28 +33,31 @@ async def _state(url: str) -> tuple[set[str], set[str]]:
     return versions, tables
 
 
-async def test_disabling_blocking_and_enabling_again(backend, fresh_url, tmp_path):
-    await _upgrade(backend, fresh_url, tmp_path, ["oauth_device", "openapi_apps"])
-    versions, tables = await _state(fresh_url)
+async def test_disabling_blocking_and_enabling_again(backend, empty_database_url, tmp_path):
+    await _upgrade(backend, empty_database_url, tmp_path, ["oauth_device", "openapi_apps"])
+    versions, tables = await _state(empty_database_url)
     assert "oauth_access_tokens" in tables
     device_head = {v for v in versions if v.startswith("oauth_device_")}
     assert device_head
 
     # Disabled, then blocked: the others still upgrade (it was "Can't locate revision" before), and the
     # switched-off plugin's revision and tables stay as they were.
-    await _upgrade(backend, fresh_url, tmp_path, ["openapi_apps"])
-    await _upgrade(backend, fresh_url, tmp_path, ["openapi_apps", "oauth_device"], blocked=("oauth_device",))
-    versions, tables = await _state(fresh_url)
+    await _upgrade(backend, empty_database_url, tmp_path, ["openapi_apps"])
+    both = ["openapi_apps", "oauth_device"]
+    await _upgrade(backend, empty_database_url, tmp_path, both, blocked=("oauth_device",))
+    versions, tables = await _state(empty_database_url)
     assert device_head <= versions and "oauth_access_tokens" in tables
 
     # Enabled again: its branch continues from its own revision, nothing is created twice.
-    await _upgrade(backend, fresh_url, tmp_path, ["oauth_device", "openapi_apps"])
-    assert (await _state(fresh_url))[0] == versions
+    await _upgrade(backend, empty_database_url, tmp_path, ["oauth_device", "openapi_apps"])
+    assert (await _state(empty_database_url))[0] == versions
 
 
-async def test_a_plugin_installed_later_gets_its_branch_on_the_next_upgrade(backend, fresh_url, tmp_path):
-    await _upgrade(backend, fresh_url, tmp_path, ["openapi_apps"])
-    assert "oauth_access_tokens" not in (await _state(fresh_url))[1]
-    await _upgrade(backend, fresh_url, tmp_path, ["openapi_apps", "oauth_device"])
-    versions, tables = await _state(fresh_url)
+async def test_a_plugin_installed_later_gets_its_branch_on_the_next_upgrade(
+    backend, empty_database_url, tmp_path
+):
+    await _upgrade(backend, empty_database_url, tmp_path, ["openapi_apps"])
+    assert "oauth_access_tokens" not in (await _state(empty_database_url))[1]
+    await _upgrade(backend, empty_database_url, tmp_path, ["openapi_apps", "oauth_device"])
+    versions, tables = await _state(empty_database_url)
     assert "oauth_access_tokens" in tables and any(v.startswith("oauth_device_") for v in versions)

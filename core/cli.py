@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core import __version__
 from core.plugins import call_each_awaited, describe_plugins, flatten, plugin_failure, read_host_settings
 from core.settings import Settings, SettingsError, ensure_secret_key
 
@@ -116,6 +117,7 @@ pass_state = click.make_pass_decorator(CliState)
 
 
 @click.group(cls=DifydGroup)
+@click.version_option(__version__, "--version", prog_name="difyd", message="%(prog)s %(version)s")
 @click.option("--config", "config", envvar="DIFYD_CONFIG", is_eager=True, help="Path to a TOML config file.")
 @click.pass_context
 def cli(click_ctx: click.Context, config: str | None) -> None:
@@ -150,6 +152,14 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
     from core.http.protocol import PROTOCOL, raise_open_files_limit
 
     settings = state.settings
+    if workers > 1 and (settings.state.backend == "memory" or settings.jobs.backend == "inprocess"):
+        # Each process would keep its own device codes, rate limits and jobs: a code issued by one
+        # process is unknown to the next, and device logins fail at random.
+        raise click.ClickException(
+            f"--workers {workers} needs state shared between processes: state.backend is "
+            f"{settings.state.backend!r} and jobs.backend {settings.jobs.backend!r}; use Redis and saq "
+            "(the production settings) or run one process"
+        )
     raise_open_files_limit()
     if migrate if migrate is not None else settings.mode == "embedded":
         _upgrade(state)

@@ -20,14 +20,20 @@ def workspaces() -> None:
 
 
 @workspaces.command("create")
-@click.option("--name", required=True, help="Workspace name.")
-def workspaces_create(name: str) -> None:
+@click.option("--name", required=True, help="Workspace name (unique unless --allow-duplicate-name).")
+@click.option(
+    "--allow-duplicate-name", is_flag=True, help="Create it even if another workspace has this name."
+)
+def workspaces_create(name: str, allow_duplicate_name: bool) -> None:
     """Create a workspace; add people with `difyd members add`."""
     from core.domain import services
 
     async def work(ctx: HostContext) -> str:
         async with ctx.session() as session:
-            return str((await services.create_workspace(session, name)).id)
+            workspace = await services.create_workspace(
+                session, name, allow_duplicate_name=allow_duplicate_name
+            )
+            return str(workspace.id)
 
     click.echo(f"created workspace {run_with_host(work)} {name.strip()!r}")
 

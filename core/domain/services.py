@@ -80,9 +80,11 @@ async def create_account(
     password: str | None = None,
     status: str = AccountStatus.ACTIVE.value,
 ) -> Account:
-    email = email.strip()
+    email, name = email.strip(), name.strip()
     if "@" not in email:
         raise DomainError(f"not an email address: {email!r}")
+    if not name:
+        raise DomainError("an account needs a name (--name)")
     if await account_by_email(session, email) is not None:
         raise DomainError(f"an account with email {email!r} already exists")
     status = _choice(AccountStatus, status, "account status")
@@ -98,11 +100,24 @@ async def create_account(
 
 
 async def create_workspace(
-    session: AsyncSession, name: str, status: str = WorkspaceStatus.NORMAL.value
+    session: AsyncSession,
+    name: str,
+    status: str = WorkspaceStatus.NORMAL.value,
+    *,
+    allow_duplicate_name: bool = False,
 ) -> Workspace:
+    """A new workspace. Its name is how people refer to it (``--workspace Acme``): a second workspace
+    of the same name is refused unless asked for, since it would make that name ambiguous."""
     name = name.strip()
     if not name:
         raise DomainError("a workspace needs a name")
+    if not allow_duplicate_name:
+        taken = await session.scalar(select(Workspace.id).where(Workspace.name == name).limit(1))
+        if taken is not None:
+            raise DomainError(
+                f"a workspace named {name!r} already exists ({taken}); choose another name, or pass "
+                "--allow-duplicate-name and refer to each by id"
+            )
     status = _choice(WorkspaceStatus, status, "workspace status")
     workspace = Workspace(name=name, status=status)
     session.add(workspace)

@@ -36,7 +36,8 @@ async def person(
 
 async def workspace(host: HostContext, name: str = "Acme", *members: tuple[Person, str]) -> Workspace:
     async with host.session() as session:
-        ws = await services.create_workspace(session, name)
+        # Test data may repeat a name (two "Acme"s in one test); the admin command refuses that.
+        ws = await services.create_workspace(session, name, allow_duplicate_name=True)
         for member, role in members:
             await services.add_member(session, ws.id, member.account.id, role)
     return ws

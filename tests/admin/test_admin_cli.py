@@ -67,6 +67,34 @@ async def test_accounts_create_duplicate_email_is_refused(difyd, host):
     assert "already exists" in result.output and "Traceback" not in result.output
 
 
+async def test_accounts_create_without_a_name_is_refused(difyd, host):
+    """A blank --name would show as nothing on the /device page and in every list."""
+    result = await difyd(
+        "accounts", "create", "--email", "ana@example.com", "--name", "  ", "--password", "s3cret-enough"
+    )
+    assert (result.exit_code, result.output) == (1, "Error: an account needs a name (--name)\n")
+    assert await _account(host, "ana@example.com") is None
+
+
+async def test_a_second_workspace_of_the_same_name_is_refused_unless_asked_for(difyd, host):
+    """Two "Acme"s would make every later `--workspace Acme` fail: refused, with the way out."""
+    first = await difyd("workspaces", "create", "--name", "Acme")
+    assert first.exit_code == 0, first.output
+    again = await difyd("workspaces", "create", "--name", "Acme")
+    assert again.exit_code == 1
+    assert f"a workspace named 'Acme' already exists ({_created_id(first.output)})" in again.output
+    assert "--allow-duplicate-name" in again.output
+    forced = await difyd("workspaces", "create", "--name", "Acme", "--allow-duplicate-name")
+    assert forced.exit_code == 0, forced.output
+
+
+async def test_version_is_printed(difyd):
+    from core import __version__
+
+    result = await difyd("--version")
+    assert (result.exit_code, result.output) == (0, f"difyd {__version__}\n")
+
+
 async def test_accounts_create_prompts_for_password(difyd, host):
     """Without --password the password is asked twice, hidden, and stored."""
     result = await difyd(

@@ -49,3 +49,20 @@ def test_port_given_on_the_command_line_is_the_one_links_use(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_several_workers_on_the_embedded_default_are_refused(tmp_path: Path) -> None:
+    """Each process would keep its own device codes and jobs: a code issued by one is unknown to the
+    next, so device logins would fail at random. Refused before anything starts, with the reason."""
+    from click.testing import CliRunner
+
+    from core.cli import cli
+
+    config = write_config(tmp_path / "difyd.toml", f"""
+        data_dir = "{tmp_path / 'data'}"
+        secret_key = "{SECRET}"
+    """)
+    result = CliRunner().invoke(cli, ["--config", str(config), "run", "--workers", "2"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --workers 2 needs state shared between processes:")
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").glob("*.sqlite3"))

@@ -186,6 +186,25 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
     )
 
 
+@cli.command()
+@click.option("--timeout", default=2.0, show_default=True, help="Seconds to wait for the answer.")
+@click.pass_context
+def health(click_ctx: click.Context, timeout: float) -> None:
+    """Ask this machine's server for GET /healthz on its configured port (a container HEALTHCHECK);
+    exit status 0 when it answers 200."""
+    import httpx
+
+    settings = cli_state(click_ctx)._read()  # unsettled: a probe needs no secret key
+    url = f"http://127.0.0.1:{settings.server.port}/healthz"
+    try:
+        status = httpx.get(url, timeout=timeout).status_code
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"{url}: {type(exc).__name__}") from exc
+    if status != 200:
+        raise click.ClickException(f"{url} answered {status}")
+    click.echo(f"{url}: ok")
+
+
 @cli.group()
 def database() -> None:
     """Database migrations."""

@@ -178,8 +178,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def data_path(self) -> Path:
+        """A relative ``data_dir`` is relative to the working directory (``make run`` runs from the
+        checkout; an installed package must never write inside site-packages)."""
         path = Path(self.data_dir)
-        return path if path.is_absolute() else REPO_ROOT / path
+        return path if path.is_absolute() else Path.cwd() / path
 
     @property
     def secret_keys(self) -> list[str]:
@@ -352,12 +354,15 @@ def _env_sets(name: str, key: str) -> bool:
     return dotted is not None and (dotted == key or key.startswith(dotted + "["))
 
 
-def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
+def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The file named by ``--config`` or DIFYD_CONFIG; else the checkout's config/default.toml, which
+    an installed package does not have: None then, and the code's defaults (which that file only
+    writes out, a test keeps them equal) apply."""
     if explicit:
         return Path(explicit)
     if environ.get(CONFIG_ENV):
         return Path(environ[CONFIG_ENV])
-    return DEFAULT_CONFIG
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
 
 
 def read_settings(
@@ -367,7 +372,8 @@ def read_settings(
 ) -> Settings:
     """Read the TOML file, overlay the environment and validate; the secret key is left unsettled."""
     env = os.environ if environ is None else environ
-    tree = read_toml(config_path(path, env))
+    chosen = config_path(path, env)
+    tree = read_toml(chosen) if chosen is not None else {}
     tree = apply_environment(tree, env, plugin_aliases)
     return validate_tree(tree, env)
 

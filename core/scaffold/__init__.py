@@ -1,7 +1,9 @@
 """``difyd plugins new NAME``: a plugin package to start from, with everything a plugin may have.
 
 The templates (``template/``) use ``string.Template`` placeholders (``$name``, ``$package``, ``$dist``,
-``$NAME``, ``$core_version``); a path segment ``__package__`` or ``__name__`` is replaced as well.
+``$NAME``, ``$core_version``); a path segment ``__package__`` or ``__name__`` is replaced as well, and
+``__tests_dir__`` becomes ``tests`` (a folder called tests inside difyd's own package would be left out
+of its wheel, as the plugins' tests are).
 What they generate is tested: tests/test_scaffold.py generates a package, installs it and runs its
 tests on both backends.
 """
@@ -46,6 +48,7 @@ def create_plugin(name: str, parent: Path) -> Path:
     for source in sorted(TEMPLATE.rglob(f"*{SUFFIX}")):
         relative = source.relative_to(TEMPLATE).as_posix().removesuffix(SUFFIX)
         relative = relative.replace("__package__", values["package"]).replace("__name__", name)
+        relative = relative.replace("__tests_dir__", "tests")
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(Template(source.read_text(encoding="utf-8")).substitute(values), encoding="utf-8")

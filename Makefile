@@ -21,7 +21,6 @@ venv: $(STAMP)
 run: $(STAMP)
 	@$(BIN)/difyd database upgrade
 	@$(BIN)/difyd demo --if-empty
-	@echo "serving on http://$${DIFYD_SERVER__HOST:-127.0.0.1}:$${DIFYD_SERVER__PORT:-5001} (Ctrl-C stops it)"
 	@$(BIN)/difyd run --no-migrate
 
 ## make demo: add the demo account, workspaces and apps (refused if they exist).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -253,4 +254,20 @@ def create_app_from_env() -> Litestar:
         raise SystemExit(1) from None
     configure_protocol(app.state.host.settings)
     app.on_startup.append(freeze_startup_objects)
+    app.on_startup.append(lambda: log_lifecycle(app.state.host, "difyd_started"))
+    app.on_shutdown.append(lambda: log_lifecycle(app.state.host, "difyd_stopped"))
     return app
+
+
+def log_lifecycle(ctx: HostContext, event: str) -> None:
+    """One line when a served process starts and stops: what runs, and where (the port is free:
+    ``difyd run`` checked it before starting the server)."""
+    settings = ctx.settings
+    log.info(
+        event,
+        version=__version__,
+        mode=settings.mode,
+        plugins=",".join(name for name in settings.plugins.enabled if name not in settings.plugins.blocked),
+        address=f"http://{settings.server.host}:{settings.server.port}",
+        pid=os.getpid(),
+    )

@@ -160,6 +160,7 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
             f"{settings.state.backend!r} and jobs.backend {settings.jobs.backend!r}; use Redis and saq "
             "(the production settings) or run one process"
         )
+    _check_port_free(host or settings.server.host, port or settings.server.port)
     raise_open_files_limit()
     if migrate if migrate is not None else settings.mode == "embedded":
         _upgrade(state)
@@ -184,6 +185,23 @@ def run(state: CliState, host: str | None, port: int | None, workers: int, migra
         http=PROTOCOL,
         proxy_headers=False,  # client IPs come from core.http.client_ip (trusted proxies only)
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One line with the way out when the address is taken (5001 is also Dify API's default port),
+    rather than uvicorn's traceback after the server has announced itself."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server using it? "
+                f"choose another port: --port {port + 1} or DIFYD_SERVER__PORT={port + 1}"
+            ) from exc
 
 
 @cli.command()

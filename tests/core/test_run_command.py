@@ -66,3 +66,28 @@ def test_several_workers_on_the_embedded_default_are_refused(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert result.output.startswith("Error: --workers 2 needs state shared between processes:")
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").glob("*.sqlite3"))
+
+
+def test_a_port_in_use_is_one_line_with_the_way_out(tmp_path: Path) -> None:
+    """5001 is also Dify API's default: a taken port is said before anything starts, with the flag and
+    the variable to choose another (it was a traceback after "serving on ...")."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from core.cli import cli
+
+    config = write_config(tmp_path / "difyd.toml", f"""
+        data_dir = "{tmp_path / 'data'}"
+        secret_key = "{SECRET}"
+    """)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["--config", str(config), "run", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use; is another server using it? "
+        f"choose another port: --port {port + 1} or DIFYD_SERVER__PORT={port + 1}\n"
+    )

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -389,14 +390,35 @@ def load_settings(
     return ensure_secret_key(settings)
 
 
+# Hosts reserved for documentation (RFC 2606, RFC 6761): a value still holding one is a placeholder
+# copied from an example file, and would put a link nobody can open in front of every user.
+_PLACEHOLDER_HOST = re.compile(r"^(?:.+\.)?example(?:\.(?:com|net|org))?$|\.(?:example|invalid|test)$")
+
+
+def _placeholder(url: str) -> bool:
+    host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
+    return bool(host) and bool(_PLACEHOLDER_HOST.search(host))
+
+
 def check_production(settings: Settings) -> None:
     """What production cannot run without, said at startup rather than discovered by a user."""
-    if settings.mode == "production" and not settings.console_web_url.strip():
+    if settings.mode != "production":
+        return
+    if not settings.console_web_url.strip():
         raise SettingsError(
             "console_web_url is not set: production mode needs the public address people open "
             "(links the server hands out are built from it, never from a request's Host header); "
-            "set CONSOLE_WEB_URL, e.g. https://dify.example.com"
+            "set CONSOLE_WEB_URL, e.g. https://dify.your-company.com"
         )
+    for key, env, value in (
+        ("console_web_url", "CONSOLE_WEB_URL", settings.console_web_url),
+        ("console_api_url", "CONSOLE_API_URL", settings.console_api_url),
+    ):
+        if _placeholder(value):
+            raise SettingsError(
+                f"{key} is still the example's placeholder {value!r}: difyctl would show people a link "
+                f"to it; set {env} to this server's public address"
+            )
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

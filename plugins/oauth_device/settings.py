@@ -10,8 +10,9 @@ MAX_TTL_DAYS = 365
 
 
 class OAuthDeviceSettings(msgspec.Struct, forbid_unknown_fields=True):
-    # Lifetime of a minted token in days; not an integer -> 14; clamped to 1..365 (Dify's rule).
-    ttl_days: int | str = DEFAULT_TTL_DAYS
+    # Lifetime of a minted token in days, clamped to 1..365 (Dify's rule). Not a whole number stops
+    # the start naming the variable (Dify quietly used 14: a typo would change every token's life).
+    ttl_days: int = DEFAULT_TTL_DAYS
     # client_id values accepted by POST /oauth/device/code (a list, or a comma-separated string).
     known_client_ids: list[str] | str = msgspec.field(default_factory=lambda: ["difyctl"])
     # Revoked or expired token rows are deleted this many days later by the daily purge job.
@@ -33,11 +34,7 @@ class OAuthDeviceSettings(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def effective_ttl_days(self) -> int:
-        try:
-            days = int(str(self.ttl_days).strip())
-        except ValueError:
-            return DEFAULT_TTL_DAYS
-        return min(max(days, MIN_TTL_DAYS), MAX_TTL_DAYS)
+        return min(max(self.ttl_days, MIN_TTL_DAYS), MAX_TTL_DAYS)
 
     @property
     def client_ids(self) -> frozenset[str]:

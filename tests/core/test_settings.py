@@ -52,7 +52,8 @@ def test_default_config_file_repeats_the_code_defaults():
 
 def test_production_example_selects_postgres_redis_and_workers(tmp_path):
     """The production example validates and selects PostgreSQL, Redis state and saq workers."""
-    settings = _load(tmp_path, PRODUCTION_EXAMPLE, SECRET_KEY="s" * 48)
+    public = {"CONSOLE_WEB_URL": "https://dify.acme.io", "CONSOLE_API_URL": "https://dify.acme.io"}
+    settings = _load(tmp_path, PRODUCTION_EXAMPLE, SECRET_KEY="s" * 48, **public)
     assert settings.mode == "production"
     assert settings.database.url.startswith("postgresql+asyncpg://")
     assert (settings.state.backend, settings.jobs.backend) == ("redis", "saq")
@@ -62,8 +63,9 @@ def test_production_example_selects_postgres_redis_and_workers(tmp_path):
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
     """Production mode with no SECRET_KEY stops with a message saying how to set it, and writes no key."""
+    public = {"CONSOLE_WEB_URL": "https://dify.acme.io", "CONSOLE_API_URL": "https://dify.acme.io"}
     with pytest.raises(SettingsError, match="SECRET_KEY is not set"):
-        _load(tmp_path, PRODUCTION_EXAMPLE)
+        _load(tmp_path, PRODUCTION_EXAMPLE, **public)
     assert not (tmp_path / "data" / "secret_key").exists()
 
 
@@ -72,6 +74,20 @@ def test_production_without_console_web_url_refuses_to_start(tmp_path):
     request's Host header. Without it, startup stops and says which variable to set."""
     with pytest.raises(SettingsError, match=r"console_web_url is not set.*CONSOLE_WEB_URL"):
         _load(tmp_path, PRODUCTION_EXAMPLE, SECRET_KEY="s" * 40, CONSOLE_WEB_URL="")
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({}, "console_web_url"),  # the example file as copied
+        ({"CONSOLE_WEB_URL": "https://dify.acme.io"}, "console_api_url"),
+        ({"CONSOLE_WEB_URL": "https://console.test", "CONSOLE_API_URL": "https://x.io"}, "console_web_url"),
+    ],
+)
+def test_production_refuses_the_examples_placeholder_addresses(tmp_path, environ, key):
+    """dify.example.com would become the /device link every difyctl user is shown: refused at start."""
+    with pytest.raises(SettingsError, match=rf"^{key} is still the example's placeholder"):
+        _load(tmp_path, PRODUCTION_EXAMPLE, SECRET_KEY="s" * 40, **environ)
 
 
 def test_embedded_secret_key_is_generated_once_and_kept(tmp_path):

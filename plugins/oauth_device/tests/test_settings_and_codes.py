@@ -21,13 +21,26 @@ from plugins.oauth_device.settings import OAuthDeviceSettings
 from plugins.oauth_device.tests.helpers import device_login
 
 
-@pytest.mark.parametrize(
-    ("raw", "days"),
-    [(14, 14), ("30", 30), (0, 1), (-5, 1), (366, 365), (10_000, 365), ("abc", 14), ("1.5", 14), ("", 14)],
-)
-def test_ttl_days_is_clamped_and_defaults_to_14(raw, days):
-    """OAUTH_TTL_DAYS: not an integer -> 14; clamped to 1..365."""
+@pytest.mark.parametrize(("raw", "days"), [(14, 14), (30, 30), (0, 1), (-5, 1), (366, 365), (10_000, 365)])
+def test_ttl_days_is_clamped(raw, days):
+    """OAUTH_TTL_DAYS is clamped to 1..365, as Dify does."""
     assert OAuthDeviceSettings(ttl_days=raw).effective_ttl_days == days
+
+
+@pytest.mark.parametrize("raw", ["abc", "1.5", ""])
+def test_ttl_days_that_is_not_a_whole_number_stops_the_start_naming_the_variable(raw, monkeypatch):
+    """Dify quietly used 14 days: a typo would have changed the lifetime of every token."""
+    from core.app import build_plugins
+    from core.plugins import read_host_settings
+    from core.settings import SettingsError
+
+    monkeypatch.setenv("OAUTH_TTL_DAYS", raw)
+    monkeypatch.setenv("DIFYD_PLUGINS__ENABLED", "oauth_device")
+    with pytest.raises(SettingsError) as caught:
+        build_plugins(read_host_settings())
+    message = str(caught.value)
+    assert message.startswith("invalid setting for plugin 'oauth_device': ttl_days: expected `int`")
+    assert message.endswith("(set by environment OAUTH_TTL_DAYS)")
 
 
 def test_known_client_ids_accepts_a_comma_list():

@@ -37,10 +37,10 @@ test: $(STAMP) services
 	@# plugin package runs them.
 	cd examples/hello_plugin && ../../$(BIN)/pytest -q
 
+## make lint: what make test checks before the tests (ruff's rules and mypy). Formatting is not enforced.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/ruff format --check . || true
 
 services:
 	bash scripts/ensure-services.sh

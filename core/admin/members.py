@@ -1,7 +1,8 @@
-"""``difyd members``: put an account in a workspace with a role."""
+"""``difyd members``: who is in a workspace, with which role; add, change, remove."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import click
@@ -42,3 +43,71 @@ def members_add(workspace_ref: str, email: str, role: str, current: bool | None)
 
     workspace_name = run_with_host(work)
     click.echo(f"added <{email.strip()}> to {workspace_name!r} as {role}")
+
+
+_workspace_option = click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name.")
+
+
+@members.command("list")
+@_workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def members_list(workspace_ref: str, as_json: bool) -> None:
+    """The workspace's members: email, name, role, and whether it is their current workspace."""
+    from sqlalchemy import select
+
+    from core.domain import services
+    from core.domain.models import Account, Membership
+
+    async def work(ctx: HostContext) -> list[dict[str, object]]:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            rows = await session.execute(
+                select(Account.email, Account.name, Membership.role, Membership.current)
+                .join(Membership, Membership.account_id == Account.id)
+                .where(Membership.tenant_id == workspace.id)
+                .order_by(Membership.created_at)
+            )
+            return [{"email": e, "name": n, "role": r, "current": bool(c)} for e, n, r, c in rows.all()]
+
+    found = run_with_host(work)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for member in found:
+        current = "  (current)" if member["current"] else ""
+        click.echo(f"<{member['email']}>  {member['name']!r}  {member['role']}{current}")
+
+
+@members.command("set-role")
+@_workspace_option
+@click.option("--email", required=True, help="The member's email.")
+@click.option("--role", type=click.Choice([r.value for r in MemberRole]), required=True)
+def members_set_role(workspace_ref: str, email: str, role: str) -> None:
+    """Change a member's role; their tokens see it once the change is committed (caches are told)."""
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            account = await existing_account(session, email)
+            await services.set_member_role(session, workspace.id, account.id, role)
+            return workspace.name
+
+    click.echo(f"<{email.strip()}> is now {role} in {run_with_host(work)!r}")
+
+
+@members.command("remove")
+@_workspace_option
+@click.option("--email", required=True, help="The member's email.")
+def members_remove(workspace_ref: str, email: str) -> None:
+    """Take an account out of a workspace; its tokens stop seeing the workspace at once."""
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            account = await existing_account(session, email)
+            await services.remove_member(session, workspace.id, account.id)
+            return workspace.name
+
+    click.echo(f"removed <{email.strip()}> from {run_with_host(work)!r}")

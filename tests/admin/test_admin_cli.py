@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -328,3 +329,28 @@ async def test_unmigrated_database_is_a_clean_error(difyd, settings, tmp_path, b
     result = await difyd("accounts", "list", config=config)
     assert result.exit_code == 1
     assert "database error" in result.output and "difyd database upgrade" in result.output
+
+
+async def test_members_are_listed_changed_and_removed(difyd, host):
+    """list (and --json), set-role and remove: each through the domain services, each refusal one line."""
+    fay = await factories.person(host, "fay@example.com", "Fay")
+    gus = await factories.person(host, "gus@example.com", "Gus")
+    acme = await factories.workspace(host, "Acme", (fay, "owner"), (gus, "normal"))
+
+    listed = await difyd("members", "list", "--workspace", "Acme")
+    assert listed.output.splitlines() == [
+        "<fay@example.com>  'Fay'  owner  (current)",
+        "<gus@example.com>  'Gus'  normal  (current)",
+    ]
+    promoted = await difyd("members", "set-role", "--workspace", "Acme", "--email", "gus@example.com",
+                           "--role", "editor")
+    assert (promoted.exit_code, promoted.output) == (0, "<gus@example.com> is now editor in 'Acme'\n")
+    assert (await _memberships(host, gus.account.id))[acme.id].role == "editor"
+
+    removed = await difyd("members", "remove", "--workspace", str(acme.id), "--email", "gus@example.com")
+    assert (removed.exit_code, removed.output) == (0, "removed <gus@example.com> from 'Acme'\n")
+    as_json = await difyd("members", "list", "--workspace", "Acme", "--json")
+    assert [m["email"] for m in json.loads(as_json.output)] == ["fay@example.com"]
+
+    again = await difyd("members", "remove", "--workspace", "Acme", "--email", "gus@example.com")
+    assert (again.exit_code, again.output) == (1, "Error: the account is not a member of this workspace\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -60,3 +61,62 @@ def apps_create(from_file: str | None, config_file: str | None, **options: Any) 
     app_id, workspace_name = run_with_host(work)
     api = "" if spec.enable_api else ", API disabled"
     click.echo(f"created app {app_id} {spec.name!r} ({spec.mode}{api}) in {workspace_name!r}")
+
+
+@apps.command("list")
+@click.option("--workspace", "workspace_ref", default=None, help="Only this workspace (id or name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def apps_list(workspace_ref: str | None, as_json: bool) -> None:
+    """Every live app (or a workspace's): id, name, mode, whether its API is on, workspace."""
+    from sqlalchemy import select
+
+    from core.domain import services
+    from core.domain.models import App, AppStatus, Workspace
+
+    async def work(ctx: HostContext) -> list[dict[str, Any]]:
+        async with ctx.session() as session:
+            query = (
+                select(App.id, App.name, App.mode, App.enable_api, Workspace.name)
+                .join(Workspace, Workspace.id == App.tenant_id)
+                .where(App.status == AppStatus.NORMAL.value)
+                .order_by(App.created_at)
+            )
+            if workspace_ref:
+                workspace = await services.workspace_by_ref(session, workspace_ref)
+                query = query.where(App.tenant_id == workspace.id)
+            rows = (await session.execute(query)).all()
+        return [
+            {"id": str(i), "name": n, "mode": m, "api": bool(api), "workspace": w} for i, n, m, api, w in rows
+        ]
+
+    found = run_with_host(work)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for app in found:
+        api = "api on" if app["api"] else "api off"
+        click.echo(f"{app['id']}  {app['name']!r}  {app['mode']}  {api}  in {app['workspace']!r}")
+
+
+@apps.command("update")
+@click.option("--app", "app_ref", required=True, help="The app's id.")
+@click.option("--name", default=None, help="A new name.")
+@click.option("--description", default=None, help="A new description.")
+@click.option(
+    "--enable-api/--disable-api", "enable_api", default=None, help="Switch the app's API on or off."
+)
+def apps_update(app_ref: str, name: str | None, description: str | None, enable_api: bool | None) -> None:
+    """Change an app's name, description or API switch (what `difyctl` may reach)."""
+    from core.domain import services
+
+    if name is None and description is None and enable_api is None:
+        raise click.UsageError("nothing to change: give --name, --description, --enable-api or --disable-api")
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            app = await services.app_by_id(session, app_ref)
+            await services.update_app(session, app, name=name, description=description, enable_api=enable_api)
+            api = "api on" if app.enable_api else "api off"
+            return f"updated app {app.id} {app.name!r} ({api})"
+
+    click.echo(run_with_host(work))

@@ -231,3 +231,33 @@ async def tag_app(session: AsyncSession, app: App, tag_name: str, created_by: uu
     session.add(TagBinding(tenant_id=app.tenant_id, tag_id=tag.id, target_id=app.id, created_by=created_by))
     await session.flush()
     return tag
+
+
+async def app_by_id(session: AsyncSession, ref: str) -> App:
+    """A live app by its id; a DomainError naming it otherwise."""
+    app_id = parse_uuid(ref.strip())
+    app = await session.get(App, app_id) if app_id is not None else None
+    if app is None or app.status != AppStatus.NORMAL.value:
+        raise DomainError(f"no app with id {ref.strip()!r}")
+    return app
+
+
+async def update_app(
+    session: AsyncSession,
+    app: App,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    enable_api: bool | None = None,
+) -> App:
+    """Change what is given, leave the rest; ``enable_api`` switches the app's API on or off."""
+    if name is not None:
+        if not name.strip():
+            raise DomainError("an app needs a name")
+        app.name = name.strip()
+    if description is not None:
+        app.description = description
+    if enable_api is not None:
+        app.enable_api = enable_api
+    await session.flush()
+    return app

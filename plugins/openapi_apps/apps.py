@@ -55,7 +55,7 @@ def service_api_disabled() -> ApiError:
         403,
         "the service API is disabled for this app",
         code="service_api_disabled",
-        hint="Enable 'Backend service API' in the app's settings in the Dify console.",
+        hint="An administrator can switch it on: difyd apps update --app <app id> --enable-api",
     )
 
 

@@ -354,3 +354,23 @@ async def test_members_are_listed_changed_and_removed(difyd, host):
 
     again = await difyd("members", "remove", "--workspace", "Acme", "--email", "gus@example.com")
     assert (again.exit_code, again.output) == (1, "Error: the account is not a member of this workspace\n")
+
+
+async def test_apps_are_listed_and_their_api_switched(difyd, host):
+    """An app created with --no-api is switched on by `apps update --enable-api`: what the 403 hint of
+    the apps routes tells people to ask for."""
+    ws = await factories.workspace(host, "Acme")
+    draft = await factories.app(host, ws, "Draft", enable_api=False)
+    listed = await difyd("apps", "list", "--workspace", "Acme", "--json")
+    assert json.loads(listed.output) == [
+        {"id": str(draft.id), "name": "Draft", "mode": "chat", "api": False, "workspace": "Acme"}
+    ]
+    switched = await difyd("apps", "update", "--app", str(draft.id), "--enable-api", "--name", "Ready")
+    assert (switched.exit_code, switched.output) == (0, f"updated app {draft.id} 'Ready' (api on)\n")
+    app, _ = await _app_named(host, "Ready")
+    assert app.enable_api is True
+
+    nothing = await difyd("apps", "update", "--app", str(draft.id))
+    assert nothing.exit_code == 2 and "nothing to change" in nothing.output
+    unknown = await difyd("apps", "update", "--app", "not-an-id", "--disable-api")
+    assert (unknown.exit_code, unknown.output) == (1, "Error: no app with id 'not-an-id'\n")

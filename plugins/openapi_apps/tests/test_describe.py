@@ -177,6 +177,9 @@ async def test_api_disabled_is_403_for_members(client, world, alice):
     response = await client.get("/openapi/v1/apps/Hidden%20API/describe",
                                 params={"workspace_id": str(world.acme.id)}, headers=alice)
     assert_error(response, 403, "service_api_disabled")
+    # The way out exists on this server (not a "Dify console" it does not have).
+    hint = "An administrator can switch it on: difyd apps update --app <app id> --enable-api"
+    assert response.json()["hint"] == hint
 
 
 async def test_unknown_or_archived_app_is_404(client, world, alice):

@@ -70,3 +70,20 @@ def accounts_list() -> None:
     """Every account: id, email, name, status."""
     for account in run_with_host(lambda ctx: oldest_first(ctx, Account)):
         click.echo(f"{account.id}  {account.email}  {account.name!r}  {account.status}")
+
+
+@accounts.command("set-status")
+@click.option("--email", required=True, help="The account's email.")
+@click.option("--status", type=click.Choice(ACCOUNT_STATUSES), required=True)
+def accounts_set_status(email: str, status: str) -> None:
+    """Ban, close or reactivate an account: a banned or closed account's tokens stop working at once and
+    its console sessions end (what to do when a laptop is stolen or someone leaves)."""
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> None:
+        async with ctx.session() as session:
+            account = await existing_account(session, email)
+            await services.set_account_status(session, account, status)
+
+    run_with_host(work)
+    click.echo(f"<{email.strip()}> is now {status}")

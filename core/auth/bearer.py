@@ -373,12 +373,24 @@ class BearerPipeline:
             return {}
         account_id = uuid.UUID(record.account_id)
         async with self.ctx.reads.connect() as conn:
-            rows = await conn.execute(
-                select(Membership.tenant_id, Membership.role)
-                .join(Account, Account.id == Membership.account_id)
-                .where(Membership.account_id == account_id, Account.status == AccountStatus.ACTIVE.value)
+            # One statement: the account's status, and its memberships (none: one row of NULLs).
+            rows = (
+                await conn.execute(
+                    select(Account.status, Membership.tenant_id, Membership.role)
+                    .outerjoin(Membership, Membership.account_id == Account.id)
+                    .where(Account.id == account_id)
+                )
+            ).all()
+        if rows and rows[0][0] != AccountStatus.ACTIVE.value:
+            # Banned, closed or pending: its tokens stop here. Not cached, so reinstating the account
+            # lets them in again at once.
+            raise TokenRejected(
+                "The account this token belongs to is not active.",
+                "account_inactive",
+                code="account_inactive",
+                hint="Ask an administrator about your account.",
             )
-            return {str(tenant_id): role for tenant_id, role in rows.all()}
+        return {str(tenant_id): role for _, tenant_id, role in rows if tenant_id is not None}
 
     @staticmethod
     def _subject(entry: _CacheEntry, token_hash: str) -> Subject:

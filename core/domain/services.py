@@ -261,3 +261,12 @@ async def update_app(
         app.enable_api = enable_api
     await session.flush()
     return app
+
+
+async def set_account_status(session: AsyncSession, account: Account, status: str) -> None:
+    """Ban, close or reactivate an account. Committed, it is announced like a membership change: every
+    replica's cached token snapshots are dropped, so the account's tokens stop (or work again) at once,
+    and its console sessions end with the next request."""
+    account.status = _choice(AccountStatus, status, "account status")
+    await session.flush()
+    note_change(session.info, MEMBERSHIPS)

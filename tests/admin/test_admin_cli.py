@@ -374,3 +374,13 @@ async def test_apps_are_listed_and_their_api_switched(difyd, host):
     assert nothing.exit_code == 2 and "nothing to change" in nothing.output
     unknown = await difyd("apps", "update", "--app", "not-an-id", "--disable-api")
     assert (unknown.exit_code, unknown.output) == (1, "Error: no app with id 'not-an-id'\n")
+
+
+async def test_accounts_set_status(difyd, host):
+    """Ban and reactivate through the command line; an unknown status is a usage error."""
+    await factories.person(host, "eve@example.com", "Eve")
+    banned = await difyd("accounts", "set-status", "--email", "eve@example.com", "--status", "banned")
+    assert (banned.exit_code, banned.output) == (0, "<eve@example.com> is now banned\n")
+    assert (await _account(host, "eve@example.com")).status == "banned"
+    wrong = await difyd("accounts", "set-status", "--email", "eve@example.com", "--status", "gone")
+    assert wrong.exit_code == 2

@@ -83,3 +83,10 @@ def next_steps(ctx: HostContext) -> list[str]:
     url = ctx.settings.public_api_url
     insecure = " --insecure" if url.startswith("http://") else ""
     return [f"difyctl auth login --host {url}{insecure}"]
+
+
+@hookimpl
+def cli_commands() -> list[Any]:
+    from plugins.oauth_device.commands import tokens
+
+    return [tokens]

@@ -378,6 +378,42 @@ class TokenRepository:
             )
         return token_id
 
+    async def of_account(self, account_id: uuid.UUID) -> list[Any]:
+        """Every live token of an account (the administrator's view), newest first."""
+        async with self.reads.connect() as conn:
+            result = await conn.execute(
+                select(
+                    TABLE.c.id, TABLE.c.client_id, TABLE.c.device_label, TABLE.c.created_at,
+                    TABLE.c.last_used_at, TABLE.c.expires_at,
+                )
+                .where(TABLE.c.account_id == account_id, TABLE.c.revoked_at.is_(None))
+                .order_by(TABLE.c.created_at.desc())
+            )
+            return list(result.all())
+
+    async def revoke_of_account(
+        self, account_id: uuid.UUID, now: datetime.datetime, token_id: uuid.UUID | None = None
+    ) -> list[tuple[uuid.UUID, str | None]]:
+        """Revoke every live token of the account (or the one ``token_id`` of it); return (id, old
+        hash) of each, for the auth cache and the audit log. One transaction: the rows read (locked)
+        are the rows revoked."""
+        conditions = [TABLE.c.account_id == account_id, TABLE.c.revoked_at.is_(None)]
+        if token_id is not None:
+            conditions.append(TABLE.c.id == token_id)
+        async with self.session_maker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(TABLE.c.id, TABLE.c.token_hash).where(*conditions).with_for_update()
+                )
+            ).all()
+            if rows:
+                await session.execute(
+                    update(TABLE)
+                    .where(TABLE.c.id.in_([row.id for row in rows]))
+                    .values(revoked_at=now, token_hash=None)
+                )
+        return [(row.id, row.token_hash) for row in rows]
+
     async def expire(self, token_id: uuid.UUID, now: datetime.datetime) -> bool:
         """Hard-expire: a compare-and-set, so only one caller sees True (and audits it)."""
         async with self.session_maker() as session, session.begin():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import click
@@ -66,10 +67,31 @@ def accounts_set_password(email: str, password: str | None, generate_password: b
 
 
 @accounts.command("list")
-def accounts_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def accounts_list(as_json: bool) -> None:
     """Every account: id, email, name, status."""
-    for account in run_with_host(lambda ctx: oldest_first(ctx, Account)):
+    found = run_with_host(lambda ctx: oldest_first(ctx, Account))
+    if as_json:
+        rows = [{"id": str(a.id), "email": a.email, "name": a.name, "status": a.status} for a in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for account in found:
         click.echo(f"{account.id}  {account.email}  {account.name!r}  {account.status}")
+
+
+@accounts.command("rename")
+@click.option("--email", required=True, help="The account's email.")
+@click.option("--name", required=True, help="The new display name.")
+def accounts_rename(email: str, name: str) -> None:
+    """Change an account's display name."""
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> None:
+        async with ctx.session() as session:
+            await services.rename_account(session, await existing_account(session, email), name)
+
+    run_with_host(work)
+    click.echo(f"<{email.strip()}> is now {name.strip()!r}")
 
 
 @accounts.command("set-status")

@@ -120,3 +120,23 @@ def apps_update(app_ref: str, name: str | None, description: str | None, enable_
             return f"updated app {app.id} {app.name!r} ({api})"
 
     click.echo(run_with_host(work))
+
+
+@apps.command("delete")
+@click.option("--app", "app_ref", required=True, help="The app's id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def apps_delete(app_ref: str, yes: bool) -> None:
+    """Delete an app and its tag bindings. Cannot be undone."""
+    from core.domain import services
+
+    if not yes:
+        click.confirm(f"Delete app {app_ref!r} for good?", abort=True)
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            app = await services.app_by_id(session, app_ref)
+            name = app.name
+            await services.delete_app(session, app)
+            return name
+
+    click.echo(f"deleted app {app_ref.strip()} {run_with_host(work)!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import click
@@ -39,7 +40,52 @@ def workspaces_create(name: str, allow_duplicate_name: bool) -> None:
 
 
 @workspaces.command("list")
-def workspaces_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def workspaces_list(as_json: bool) -> None:
     """Every workspace: id, name, status."""
-    for workspace in run_with_host(lambda ctx: oldest_first(ctx, Workspace)):
+    found = run_with_host(lambda ctx: oldest_first(ctx, Workspace))
+    if as_json:
+        rows = [{"id": str(w.id), "name": w.name, "status": w.status} for w in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for workspace in found:
         click.echo(f"{workspace.id}  {workspace.name!r}  {workspace.status}")
+
+
+@workspaces.command("rename")
+@click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name.")
+@click.option("--name", required=True, help="The new name (unique).")
+def workspaces_rename(workspace_ref: str, name: str) -> None:
+    """Give a workspace a new name."""
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            old = workspace.name
+            await services.rename_workspace(session, workspace, name)
+            return old
+
+    old = run_with_host(work)
+    click.echo(f"renamed workspace {old!r} to {name.strip()!r}")
+
+
+@workspaces.command("delete")
+@click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name.")
+@click.option("--with-apps", is_flag=True, help="Delete its apps too (refused otherwise while it has some).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def workspaces_delete(workspace_ref: str, with_apps: bool, yes: bool) -> None:
+    """Delete a workspace, its memberships and tags (and, with --with-apps, its apps). Cannot be undone."""
+    from core.domain import services
+
+    if not yes:
+        click.confirm(f"Delete workspace {workspace_ref!r} for good?", abort=True)
+
+    async def work(ctx: HostContext) -> tuple[str, int]:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            apps = await services.delete_workspace(session, workspace, with_apps=with_apps)
+            return workspace.name, apps
+
+    name, apps = run_with_host(work)
+    click.echo(f"deleted workspace {name!r}" + (f" and its {apps} app(s)" if apps else ""))

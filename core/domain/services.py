@@ -270,3 +270,47 @@ async def set_account_status(session: AsyncSession, account: Account, status: st
     account.status = _choice(AccountStatus, status, "account status")
     await session.flush()
     note_change(session.info, MEMBERSHIPS)
+
+
+async def rename_workspace(session: AsyncSession, workspace: Workspace, name: str) -> None:
+    """A new name, refused when blank or when another workspace has it (names are how people refer to
+    workspaces)."""
+    name = name.strip()
+    if not name:
+        raise DomainError("a workspace needs a name")
+    taken = await session.scalar(
+        select(Workspace.id).where(Workspace.name == name, Workspace.id != workspace.id).limit(1)
+    )
+    if taken is not None:
+        raise DomainError(f"a workspace named {name!r} already exists ({taken})")
+    workspace.name = name
+    await session.flush()
+
+
+async def delete_workspace(session: AsyncSession, workspace: Workspace, *, with_apps: bool = False) -> int:
+    """Delete a workspace with its memberships, apps and tags (the database cascades); refused while it
+    has apps unless ``with_apps``. Returns how many apps went with it."""
+    apps = int(
+        await session.scalar(select(func.count()).select_from(App).where(App.tenant_id == workspace.id)) or 0
+    )
+    if apps and not with_apps:
+        raise DomainError(
+            f"workspace {workspace.name!r} has {apps} app(s); delete them first or pass --with-apps"
+        )
+    await session.delete(workspace)
+    await session.flush()
+    note_change(session.info, MEMBERSHIPS)
+    return apps
+
+
+async def rename_account(session: AsyncSession, account: Account, name: str) -> None:
+    if not name.strip():
+        raise DomainError("an account needs a name (--name)")
+    account.name = name.strip()
+    await session.flush()
+
+
+async def delete_app(session: AsyncSession, app: App) -> None:
+    """Delete an app (its tag bindings go with it: the database cascades)."""
+    await session.delete(app)
+    await session.flush()

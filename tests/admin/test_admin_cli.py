@@ -384,3 +384,41 @@ async def test_accounts_set_status(difyd, host):
     assert (await _account(host, "eve@example.com")).status == "banned"
     wrong = await difyd("accounts", "set-status", "--email", "eve@example.com", "--status", "gone")
     assert wrong.exit_code == 2
+
+
+async def test_workspaces_are_renamed_and_deleted_with_care(difyd, host):
+    """Rename refuses a taken name; delete asks for confirmation, refuses while apps remain unless
+    --with-apps, and takes memberships and apps with it."""
+    fay = await factories.person(host, "fay@example.com", "Fay")
+    acme = await factories.workspace(host, "Acme", (fay, "owner"))
+    await factories.workspace(host, "Globex")
+    await factories.app(host, acme, "Greeter")
+
+    taken = await difyd("workspaces", "rename", "--workspace", "Acme", "--name", "Globex")
+    assert taken.exit_code == 1 and "a workspace named 'Globex' already exists" in taken.output
+    renamed = await difyd("workspaces", "rename", "--workspace", "Acme", "--name", "Acme Corp")
+    assert (renamed.exit_code, renamed.output) == (0, "renamed workspace 'Acme' to 'Acme Corp'\n")
+
+    declined = await difyd("workspaces", "delete", "--workspace", "Acme Corp", input="n\n")
+    assert declined.exit_code == 1 and "Aborted" in declined.output
+    refused = await difyd("workspaces", "delete", "--workspace", "Acme Corp", "--yes")
+    assert refused.exit_code == 1 and "has 1 app(s)" in refused.output and "--with-apps" in refused.output
+    deleted = await difyd("workspaces", "delete", "--workspace", "Acme Corp", "--yes", "--with-apps")
+    assert (deleted.exit_code, deleted.output) == (0, "deleted workspace 'Acme Corp' and its 1 app(s)\n")
+    assert await _memberships(host, fay.account.id) == {}
+    remaining = json.loads((await difyd("workspaces", "list", "--json")).output)
+    assert [w["name"] for w in remaining] == ["Globex"]
+
+
+async def test_accounts_rename_and_list_json_and_apps_delete(difyd, host):
+    ws = await factories.workspace(host, "Acme")
+    app = await factories.app(host, ws, "Greeter")
+    await factories.person(host, "eve@example.com", "Eve")
+    renamed = await difyd("accounts", "rename", "--email", "eve@example.com", "--name", "Eve Adams")
+    assert (renamed.exit_code, renamed.output) == (0, "<eve@example.com> is now 'Eve Adams'\n")
+    accounts = json.loads((await difyd("accounts", "list", "--json")).output)
+    assert [(a["email"], a["name"]) for a in accounts] == [("eve@example.com", "Eve Adams")]
+
+    deleted = await difyd("apps", "delete", "--app", str(app.id), "--yes")
+    assert (deleted.exit_code, deleted.output) == (0, f"deleted app {app.id} 'Greeter'\n")
+    assert json.loads((await difyd("apps", "list", "--json")).output) == []

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.passwords import hash_password
 from core.db.affected import affected
+from core.domain.app_config import user_input_form_problem
 from core.domain.changes import MEMBERSHIPS, note_change
 from core.domain.ids import parse_uuid
 from core.domain.models import (
@@ -195,6 +196,9 @@ async def create_app(
         raise DomainError("an app needs a name")
     if len(name) > 255:
         raise DomainError("an app name has at most 255 characters")
+    problem = user_input_form_problem(config)
+    if problem is not None:
+        raise DomainError(problem)
     app = App(
         tenant_id=workspace_id,
         name=name,

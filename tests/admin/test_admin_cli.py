@@ -422,3 +422,19 @@ async def test_accounts_rename_and_list_json_and_apps_delete(difyd, host):
     deleted = await difyd("apps", "delete", "--app", str(app.id), "--yes")
     assert (deleted.exit_code, deleted.output) == (0, f"deleted app {app.id} 'Greeter'\n")
     assert json.loads((await difyd("apps", "list", "--json")).output) == []
+
+
+async def test_a_malformed_input_form_is_refused_naming_the_row(difyd, host, tmp_path):
+    """`describe` would have silently dropped the row: the app is not created, and the message says
+    which row and what is wrong."""
+    await factories.workspace(host, "Acme")
+    config = tmp_path / "config.yaml"
+    config.write_text("user_input_form:\n  - text-input: {variable: name}\n  - select: {label: Tier}\n")
+    result = await difyd("apps", "create", "--workspace", "Acme", "--name", "Broken", "--mode", "chat",
+                         "--config-file", str(config))
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: config.user_input_form[1].select.variable must be a name "
+        "(letters, digits, _; a letter first)\n"
+    )
+    assert json.loads((await difyd("apps", "list", "--json")).output) == []

@@ -90,6 +90,30 @@ class DatabaseSettings(msgspec.Struct, forbid_unknown_fields=True):
     background_timeout: Seconds = 30.0
     echo: bool = False
 
+    def __post_init__(self) -> None:
+        """Dify's spellings (``postgresql://``, ``postgres://``, ``sqlite:///``) name the async driver
+        this server uses; any other scheme is refused here, in one line, instead of a driver traceback.
+        The URL itself is never repeated (it may hold a password)."""
+        scheme, sep, rest = self.url.strip().partition("://")
+        driver = _DATABASE_DRIVERS.get(scheme.lower()) if sep else None
+        if driver is None:
+            shown = f"scheme {scheme!r}" if sep else "no scheme"
+            raise ValueError(
+                "url: expected postgresql://user:password@host:5432/db or sqlite:///path, "
+                f"got a URL with {shown}"
+            )
+        self.url = f"{driver}://{rest}"
+
+
+# The schemes a database URL may have, and the async driver each means.
+_DATABASE_DRIVERS = {
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+}
+
 
 class RedisSettings(msgspec.Struct, forbid_unknown_fields=True):
     url: str = "redis://127.0.0.1:6379/0"
@@ -339,12 +363,19 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
+_FIELD_FIRST = re.compile(r"^(?P<field>[a-z_]+): (?P<what>.+)$", re.DOTALL)
+
+
 def validate_tree(tree: dict[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Validate a raw tree; an error names the key, what was expected and the variable that set it."""
     try:
         return msgspec.convert(tree, Settings, strict=False)
     except msgspec.ValidationError as exc:
         key, what = explain_validation_error(exc, Settings)
+        # A section's own check (__post_init__) names its field first: "url: expected ...".
+        field = _FIELD_FIRST.match(what)
+        if field:
+            key, what = f"{key}.{field['field']}", field["what"]
         sources = [name for name in (environ or {}) if _env_sets(name, key)]
         origin = f" (set by environment {', '.join(sorted(sources))})" if sources else ""
         raise SettingsError(f"invalid setting {key}: {what}{origin}") from exc

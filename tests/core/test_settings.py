@@ -128,7 +128,8 @@ def test_environment_overrides_file_keys_by_the_naming_rule(tmp_path):
     """DIFYD_<SECTION>__<KEY> overrides the file; values take the setting's type, lists split at commas."""
     config = _config(tmp_path, "[server]\nport = 6001\n[bearer]\nenabled = true\n")
     settings = _load(
-        tmp_path, config,
+        tmp_path,
+        config,
         DIFYD_SERVER__PORT="7001",
         DIFYD_BEARER__ENABLED="false",
         DIFYD_HTTP__CORS_ALLOW_ORIGINS="https://a.example, https://b.example",
@@ -148,8 +149,12 @@ DIFY_NAMES = [
     ("CONSOLE_API_URL", "https://api.example", lambda s: s.console_api_url, "https://api.example"),
     ("ENABLE_OAUTH_BEARER", "false", lambda s: s.bearer.enabled, False),
     ("OPENAPI_RATE_LIMIT_PER_TOKEN", "5", lambda s: s.bearer.rate_limit_per_token, 5),
-    ("OPENAPI_CORS_ALLOW_ORIGINS", "https://x.example,https://y.example",
-     lambda s: s.http.cors_allow_origins, ["https://x.example", "https://y.example"]),
+    (
+        "OPENAPI_CORS_ALLOW_ORIGINS",
+        "https://x.example,https://y.example",
+        lambda s: s.http.cors_allow_origins,
+        ["https://x.example", "https://y.example"],
+    ),
 ]
 
 
@@ -163,8 +168,11 @@ def test_dify_environment_names_are_honoured(tmp_path, name, raw, read, expected
     ("environ", "read", "expected"),
     [
         ({"OAUTH_TTL_DAYS": "30"}, lambda s: int(s.ttl_days), 30),
-        ({"OPENAPI_KNOWN_CLIENT_IDS": "difyctl, my-cli"}, lambda s: sorted(s.client_ids),
-         ["difyctl", "my-cli"]),
+        (
+            {"OPENAPI_KNOWN_CLIENT_IDS": "difyctl, my-cli"},
+            lambda s: sorted(s.client_ids),
+            ["difyctl", "my-cli"],
+        ),
         ({"DIFYD_PLUGINS__OAUTH_DEVICE__TTL_DAYS": "7"}, lambda s: int(s.ttl_days), 7),
     ],
     ids=["OAUTH_TTL_DAYS", "OPENAPI_KNOWN_CLIENT_IDS", "difyd-name"],
@@ -236,3 +244,31 @@ def test_every_setting_is_documented_with_default_and_environment_name(key):
     assert f"`{default}`" in rows[0], f"row for `{key}` should show the default `{default}`"
     if key != "plugin":
         assert dotted_to_env(key) in rows[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://difyd:pw@db:5432/difyd", "postgresql+asyncpg://difyd:pw@db:5432/difyd"),
+        ("postgres://difyd@db/difyd", "postgresql+asyncpg://difyd@db/difyd"),
+        ("sqlite:///difyd.sqlite3", "sqlite+aiosqlite:///difyd.sqlite3"),
+        ("postgresql+asyncpg://db/x", "postgresql+asyncpg://db/x"),
+    ],
+)
+def test_difys_database_url_spellings_use_the_async_drivers(tmp_path, given, used):
+    """Dify's DATABASE_URL (postgresql://) used to fail with a 72-line psycopg2 traceback."""
+    assert _load(tmp_path, DATABASE_URL=given).database.url == used
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"), [("mysql://u:secret@h/db", "scheme 'mysql'"), ("notaurl", "no scheme")]
+)
+def test_other_database_urls_are_one_line_naming_the_key_never_the_password(tmp_path, given, shown):
+    with pytest.raises(SettingsError) as caught:
+        _load(tmp_path, DATABASE_URL=given)
+    message = str(caught.value)
+    assert message == (
+        "invalid setting database.url: expected postgresql://user:password@host:5432/db or sqlite:///path, "
+        f"got a URL with {shown} (set by environment DATABASE_URL)"
+    )
+    assert "secret" not in message

@@ -65,8 +65,9 @@ def apps_create(from_file: str | None, config_file: str | None, **options: Any) 
 
 @apps.command("list")
 @click.option("--workspace", "workspace_ref", default=None, help="Only this workspace (id or name).")
+@click.option("--mode", default=None, type=click.Choice(MODES), help="Only apps of this mode.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def apps_list(workspace_ref: str | None, as_json: bool) -> None:
+def apps_list(workspace_ref: str | None, mode: str | None, as_json: bool) -> None:
     """Every live app (or a workspace's): id, name, mode, whether its API is on, workspace."""
     from sqlalchemy import select
 
@@ -84,6 +85,8 @@ def apps_list(workspace_ref: str | None, as_json: bool) -> None:
             if workspace_ref:
                 workspace = await services.workspace_by_ref(session, workspace_ref)
                 query = query.where(App.tenant_id == workspace.id)
+            if mode:
+                query = query.where(App.mode == mode)
             rows = (await session.execute(query)).all()
         return [
             {"id": str(i), "name": n, "mode": m, "api": bool(api), "workspace": w} for i, n, m, api, w in rows
@@ -140,3 +143,37 @@ def apps_delete(app_ref: str, yes: bool) -> None:
             return name
 
     click.echo(f"deleted app {app_ref.strip()} {run_with_host(work)!r}")
+
+
+@apps.command("show")
+@click.option("--app", "app_ref", required=True, help="The app's id.")
+def apps_show(app_ref: str) -> None:
+    """Everything about one app, as JSON: workspace, mode, API switch, tags and configuration."""
+    from sqlalchemy import select
+
+    from core.domain import services
+    from core.domain.models import Tag, TagBinding, Workspace
+
+    async def work(ctx: HostContext) -> dict[str, Any]:
+        async with ctx.session() as session:
+            app = await services.app_by_id(session, app_ref)
+            workspace = await session.get(Workspace, app.tenant_id)
+            tags = await session.scalars(
+                select(Tag.name)
+                .join(TagBinding, TagBinding.tag_id == Tag.id)
+                .where(TagBinding.target_id == app.id)
+            )
+            return {
+                "id": str(app.id),
+                "name": app.name,
+                "mode": app.mode,
+                "description": app.description,
+                "api": app.enable_api,
+                "workspace": {"id": str(app.tenant_id), "name": workspace.name if workspace else None},
+                "tags": sorted(tags),
+                "created_at": app.created_at.isoformat(),
+                "updated_at": app.updated_at.isoformat(),
+                "config": app.config,
+            }
+
+    click.echo(json.dumps(run_with_host(work), indent=2, ensure_ascii=False))

@@ -438,3 +438,16 @@ async def test_a_malformed_input_form_is_refused_naming_the_row(difyd, host, tmp
         "(letters, digits, _; a letter first)\n"
     )
     assert json.loads((await difyd("apps", "list", "--json")).output) == []
+
+
+async def test_apps_are_filtered_by_mode_and_shown_whole(difyd, host):
+    ws = await factories.workspace(host, "Acme")
+    chat = await factories.app(
+        host, ws, "Greeter", "chat", tags=["support"], config={"opening_statement": "Hi"}
+    )
+    await factories.app(host, ws, "Flow", "workflow")
+    listed = json.loads((await difyd("apps", "list", "--mode", "chat", "--json")).output)
+    assert [app["name"] for app in listed] == ["Greeter"]
+    shown = json.loads((await difyd("apps", "show", "--app", str(chat.id))).output)
+    assert shown["workspace"]["name"] == "Acme" and shown["tags"] == ["support"]
+    assert shown["config"] == {"opening_statement": "Hi"} and shown["api"] is True

@@ -24,6 +24,7 @@ from core.http.headers import HeaderPolicy
 from core.http.responses import error_responses
 from core.services import ExternalSignIn, ExternalSignInRoutes
 from plugins.oauth_device.codes import USER_CODE_ALPHABET, USER_CODE_GROUP, normalise_user_code
+from plugins.oauth_device.runtime import runtime_of
 
 # The page loads only its own script and stylesheet; no inline code, never framed.
 PAGE_HEADERS = {
@@ -103,6 +104,7 @@ async def device_page(request: Request) -> Response[str]:
         view=initial_view(user, sso_verified, sso_error, sso is not None),
         user=user,
         workspace_name=await _workspace_name(ctx, user),
+        token_days=runtime_of(ctx).settings.effective_ttl_days,
         prefill=prefill_code(query.get("user_code")),
         sso=sso,
         code_alphabet=USER_CODE_ALPHABET,

@@ -76,6 +76,23 @@ async def test_signed_in_user_sees_the_code_form(client: AsyncTestClient, host: 
     assert '<label for="user-code">Code shown in your terminal</label>' in html
 
 
+async def test_the_approval_says_what_the_token_reaches_and_that_the_label_is_the_devices_word(
+    client: AsyncTestClient, host: HostContext
+) -> None:
+    """The sign-in line no longer pairs the account with one workspace (the token reaches them all);
+    the confirmation says so, says how long it lasts, and presents the device's label as its own
+    description. A denial says what to do when the request was not yours."""
+    person = await sign_in(client, host)
+    html = (await client.get("/device")).text
+    assert f"Signed in as <strong data-bind=\"account-email\">{person.email}</strong>." in html
+    assert "Acme Research</span> among them" in html  # named only as one of all the workspaces
+    assert "Every workspace of this account" in html and "for 14 days" in html
+    assert "Device, as it describes itself" in html and 'class="unverified"' in html
+    assert "difyctl auth devices list" in html  # the denied view's way out
+    account_line = html.split("Signed in as", 1)[1].split("Not you?", 1)[0]
+    assert "Acme Research" not in account_line
+
+
 async def test_forged_session_cookie_falls_back_to_sign_in(client: AsyncTestClient) -> None:
     """A cookie that is not a valid passport is treated as signed out, never as an error."""
     client.cookies.set("access_token", "not-a-jwt")

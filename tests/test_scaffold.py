@@ -4,7 +4,6 @@ own tests on both backends with difyd's installed fixtures, and is lint-clean.""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,16 +12,9 @@ from click.testing import CliRunner
 
 from core.cli import cli
 from core.scaffold import ScaffoldError, create_plugin
+from tests.support.commands import run_checked
 
 PYTHON = sys.executable
-
-
-def _run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
-    done = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
 
 
 @pytest.mark.slow
@@ -32,17 +24,37 @@ def test_a_generated_plugin_installs_and_passes_its_own_tests(tmp_path: Path):
     package = tmp_path / "difyd-notes"
     assert f"created {package}" in result.output
     ruff = Path(PYTHON).with_name("ruff")
-    _run(str(ruff), "check", "--isolated", "--select", "E,F,W,I,B,UP,ASYNC,RUF", "--line-length", "110", ".",
-         cwd=package)
+    run_checked(
+        str(ruff),
+        "check",
+        "--isolated",
+        "--select",
+        "E,F,W,I,B,UP,ASYNC,RUF",
+        "--line-length",
+        "110",
+        ".",
+        cwd=package,
+    )
     # Installed as pip installs any package (a wheel, its entry point), into a folder of its own so
     # that this test session's own plugin list does not change.
     site = tmp_path / "site"
-    _run(PYTHON, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site),
-         str(package), cwd=tmp_path)
+    run_checked(
+        PYTHON,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(site),
+        str(package),
+        cwd=tmp_path,
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    listed = _run(str(Path(PYTHON).with_name("difyd")), "plugins", "list", cwd=tmp_path, env=env)
+    listed = run_checked(str(Path(PYTHON).with_name("difyd")), "plugins", "list", cwd=tmp_path, env=env)
     assert "notes 0.1.0 (disabled)" in listed
-    out = _run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package, env=env)
+    out = run_checked(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package, env=env)
     backends = len([b for b in os.environ.get("DIFYD_TEST_BACKENDS", "sqlite,postgres").split(",") if b])
     assert f"{5 * backends} passed" in out, out
 

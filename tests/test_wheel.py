@@ -16,17 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.commands import run_checked
 from tests.support.faults import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _run(*args: str, cwd: Path, env: dict[str, str], timeout: float = 180) -> str:
-    done = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
 
 
 @pytest.mark.slow
@@ -34,14 +27,16 @@ def test_the_built_wheel_runs_from_a_clean_virtualenv(tmp_path: Path):
     # Built from a copy of the checkout's files (what git tracks or would), as from a clean clone:
     # nothing stale from an earlier build, and the checkout is not written to.
     source = tmp_path / "src"
-    listed = _run("git", "ls-files", "-co", "--exclude-standard", cwd=REPO, env=dict(os.environ)).splitlines()
+    listed = run_checked(
+        "git", "ls-files", "-co", "--exclude-standard", cwd=REPO, env=dict(os.environ)
+    ).splitlines()
     for name in listed:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
     dist = tmp_path / "dist"
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-    _run(*pip_wheel, "-w", str(dist), str(source), cwd=tmp_path, env=dict(os.environ))
+    run_checked(*pip_wheel, "-w", str(dist), str(source), cwd=tmp_path, env=dict(os.environ))
     [wheel] = list(dist.glob("difyd-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     tests = [n for n in names if "/tests/" in n or n.startswith("tests/")]
@@ -52,9 +47,11 @@ def test_the_built_wheel_runs_from_a_clean_virtualenv(tmp_path: Path):
     assert any(n.startswith("plugins/oauth_device/templates/") for n in names)
 
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path, env=dict(os.environ))
+    run_checked(sys.executable, "-m", "venv", str(venv), cwd=tmp_path, env=dict(os.environ))
     bin_dir = venv / "bin"
-    _run(str(bin_dir / "pip"), "install", "-q", "--no-deps", str(wheel), cwd=tmp_path, env=dict(os.environ))
+    run_checked(
+        str(bin_dir / "pip"), "install", "-q", "--no-deps", str(wheel), cwd=tmp_path, env=dict(os.environ)
+    )
     # The dependencies come from this test's environment through PYTHONPATH, which (unlike a site
     # folder) does not run .pth files: the editable checkout stays out, difyd comes from the wheel.
     workdir = tmp_path / "somewhere"
@@ -66,11 +63,13 @@ def test_the_built_wheel_runs_from_a_clean_virtualenv(tmp_path: Path):
     }
     env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
     difyd = str(bin_dir / "difyd")
-    where = _run(str(bin_dir / "python"), "-c", "import core; print(core.__file__)", cwd=workdir, env=env)
+    where = run_checked(
+        str(bin_dir / "python"), "-c", "import core; print(core.__file__)", cwd=workdir, env=env
+    )
     assert str(venv) in where, where
 
-    assert _run(difyd, "--version", cwd=workdir, env=env).startswith("difyd ")
-    assert "applied" in _run(difyd, "database", "upgrade", cwd=workdir, env=env)
+    assert run_checked(difyd, "--version", cwd=workdir, env=env).startswith("difyd ")
+    assert "applied" in run_checked(difyd, "database", "upgrade", cwd=workdir, env=env)
     assert (workdir / ".data" / "difyd.sqlite3").is_file()  # the working directory, not site-packages
 
     port = free_port()
@@ -94,7 +93,7 @@ def test_the_built_wheel_runs_from_a_clean_virtualenv(tmp_path: Path):
             assert time.monotonic() < deadline, "the installed server did not answer /healthz within 30 s"
             time.sleep(0.2)
         probe_env = {**env, "DIFYD_SERVER__PORT": str(port)}
-        assert "ok" in _run(difyd, "health", cwd=workdir, env=probe_env)
+        assert "ok" in run_checked(difyd, "health", cwd=workdir, env=probe_env)
         device = httpx.get(f"http://127.0.0.1:{port}/device", timeout=5)
         assert device.status_code == 200 and "static/oauth_device/" in device.text
     finally:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
+from core.admin.output import emit
 from core.admin.passwords import choose_password
 from core.admin.reads import existing_account, oldest_first
 from core.admin.runner import run_with_host
@@ -71,12 +71,8 @@ def accounts_set_password(email: str, password: str | None, generate_password: b
 def accounts_list(as_json: bool) -> None:
     """Every account: id, email, name, status."""
     found = run_with_host(lambda ctx: oldest_first(ctx, Account))
-    if as_json:
-        rows = [{"id": str(a.id), "email": a.email, "name": a.name, "status": a.status} for a in found]
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for account in found:
-        click.echo(f"{account.id}  {account.email}  {account.name!r}  {account.status}")
+    rows = [{"id": str(a.id), "email": a.email, "name": a.name, "status": a.status} for a in found]
+    emit(rows, as_json, lambda a: f"{a['id']}  {a['email']}  {a['name']!r}  {a['status']}")
 
 
 @accounts.command("rename")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.admin.app_file import MODES, app_from_options, read_mapping
+from core.admin.output import emit
 from core.admin.reads import existing_account
 from core.admin.runner import run_with_host
 
@@ -92,13 +93,12 @@ def apps_list(workspace_ref: str | None, mode: str | None, as_json: bool) -> Non
             {"id": str(i), "name": n, "mode": m, "api": bool(api), "workspace": w} for i, n, m, api, w in rows
         ]
 
-    found = run_with_host(work)
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-        return
-    for app in found:
-        api = "api on" if app["api"] else "api off"
-        click.echo(f"{app['id']}  {app['name']!r}  {app['mode']}  {api}  in {app['workspace']!r}")
+    emit(
+        run_with_host(work),
+        as_json,
+        lambda app: f"{app['id']}  {app['name']!r}  {app['mode']}  "
+        f"{'api on' if app['api'] else 'api off'}  in {app['workspace']!r}",
+    )
 
 
 @apps.command("update")

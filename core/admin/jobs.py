@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from core.admin.output import emit
 from core.admin.runner import command_settings, run_with_host
 from core.context import HostContext
 from core.jobs.catalog import UnknownJob
@@ -25,19 +26,16 @@ def jobs_list(as_json: bool) -> None:
     async def work(ctx: HostContext) -> list[Any]:
         return ctx.jobs.catalog.describe()
 
-    infos = run_with_host(work)
-    if as_json:
-        click.echo(json.dumps([_row(info) for info in infos], indent=2))
-        return
-    for info in infos:
-        schedule = f"  cron {info.schedule}" if info.schedule else ""
-        click.echo(f"{info.name}{schedule}")
-        if info.summary:
-            click.echo(f"  {info.summary}")
+    emit([_row(info) for info in run_with_host(work)], as_json, _line)
 
 
 def _row(info: Any) -> dict[str, Any]:
     return {"name": info.name, "plugin": info.plugin, "schedule": info.schedule, "summary": info.summary}
+
+
+def _line(job: dict[str, Any]) -> str:
+    schedule = f"  cron {job['schedule']}" if job["schedule"] else ""
+    return f"{job['name']}{schedule}" + (f"\n  {job['summary']}" if job["summary"] else "")
 
 
 def _arguments(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
+from core.admin.output import emit
 from core.admin.reads import existing_account
 from core.admin.runner import run_with_host
 from core.domain.models import MemberRole
@@ -69,13 +69,11 @@ def members_list(workspace_ref: str, as_json: bool) -> None:
             )
             return [{"email": e, "name": n, "role": r, "current": bool(c)} for e, n, r, c in rows.all()]
 
-    found = run_with_host(work)
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-        return
-    for member in found:
-        current = "  (current)" if member["current"] else ""
-        click.echo(f"<{member['email']}>  {member['name']!r}  {member['role']}{current}")
+    emit(
+        run_with_host(work),
+        as_json,
+        lambda m: f"<{m['email']}>  {m['name']!r}  {m['role']}" + ("  (current)" if m["current"] else ""),
+    )
 
 
 @members.command("set-role")

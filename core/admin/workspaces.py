@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
+from core.admin.output import emit
 from core.admin.reads import oldest_first
 from core.admin.runner import run_with_host
 from core.domain.models import Workspace
@@ -44,12 +44,8 @@ def workspaces_create(name: str, allow_duplicate_name: bool) -> None:
 def workspaces_list(as_json: bool) -> None:
     """Every workspace: id, name, status."""
     found = run_with_host(lambda ctx: oldest_first(ctx, Workspace))
-    if as_json:
-        rows = [{"id": str(w.id), "name": w.name, "status": w.status} for w in found]
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for workspace in found:
-        click.echo(f"{workspace.id}  {workspace.name!r}  {workspace.status}")
+    rows = [{"id": str(w.id), "name": w.name, "status": w.status} for w in found]
+    emit(rows, as_json, lambda w: f"{w['id']}  {w['name']!r}  {w['status']}")
 
 
 @workspaces.command("rename")

@@ -108,17 +108,41 @@ def apps_list(workspace_ref: str | None, mode: str | None, as_json: bool) -> Non
 @click.option(
     "--enable-api/--disable-api", "enable_api", default=None, help="Switch the app's API on or off."
 )
-def apps_update(app_ref: str, name: str | None, description: str | None, enable_api: bool | None) -> None:
-    """Change an app's name, description or API switch (what `difyctl` may reach)."""
+@click.option("--tag", "add_tags", multiple=True, help="Add a tag (repeatable; created on first use).")
+@click.option("--untag", "remove_tags", multiple=True, help="Remove a tag (repeatable).")
+@click.option("--config-file", default=None, help="Replace the app's config with this YAML/JSON file.")
+def apps_update(
+    app_ref: str,
+    name: str | None,
+    description: str | None,
+    enable_api: bool | None,
+    add_tags: tuple[str, ...],
+    remove_tags: tuple[str, ...],
+    config_file: str | None,
+) -> None:
+    """Change an app's name, description, tags, config or API switch (what `difyctl` may reach)."""
     from core.domain import services
 
-    if name is None and description is None and enable_api is None:
-        raise click.UsageError("nothing to change: give --name, --description, --enable-api or --disable-api")
+    config = read_mapping(config_file, "config file") if config_file else None
+    if (name, description, enable_api, config) == (None, None, None, None) and not (add_tags or remove_tags):
+        raise click.UsageError(
+            "nothing to change: give --name, --description, --tag, --untag, --config-file, "
+            "--enable-api or --disable-api"
+        )
 
     async def work(ctx: HostContext) -> str:
         async with ctx.session() as session:
             app = await services.app_by_id(session, app_ref)
-            await services.update_app(session, app, name=name, description=description, enable_api=enable_api)
+            await services.update_app(
+                session,
+                app,
+                name=name,
+                description=description,
+                enable_api=enable_api,
+                config=config,
+                add_tags=add_tags,
+                remove_tags=remove_tags,
+            )
             api = "api on" if app.enable_api else "api off"
             return f"updated app {app.id} {app.name!r} ({api})"
 

@@ -253,8 +253,13 @@ async def update_app(
     name: str | None = None,
     description: str | None = None,
     enable_api: bool | None = None,
+    config: dict[str, Any] | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
 ) -> App:
-    """Change what is given, leave the rest; ``enable_api`` switches the app's API on or off."""
+    """Change what is given, leave the rest: ``enable_api`` switches the app's API on or off, ``config``
+    replaces its configuration (checked like a new app's), tags are bound (created on first use) or
+    unbound; binding a tag the app has is not an error."""
     if name is not None:
         if not name.strip():
             raise DomainError("an app needs a name")
@@ -263,6 +268,29 @@ async def update_app(
         app.description = description
     if enable_api is not None:
         app.enable_api = enable_api
+    if config is not None:
+        problem = user_input_form_problem(config)
+        if problem is not None:
+            raise DomainError(problem)
+        app.config = config
+    bound = set(
+        await session.scalars(
+            select(Tag.name)
+            .join(TagBinding, TagBinding.tag_id == Tag.id)
+            .where(TagBinding.target_id == app.id)
+        )
+    )
+    for tag_name in dict.fromkeys(t.strip() for t in add_tags if t.strip()):
+        if tag_name not in bound:
+            await tag_app(session, app, tag_name)
+    removed = {t.strip() for t in remove_tags if t.strip()}
+    if removed:
+        tag_ids = select(Tag.id).where(
+            Tag.tenant_id == app.tenant_id, Tag.type == "app", Tag.name.in_(removed)
+        )
+        await session.execute(
+            delete(TagBinding).where(TagBinding.target_id == app.id, TagBinding.tag_id.in_(tag_ids))
+        )
     await session.flush()
     return app
 

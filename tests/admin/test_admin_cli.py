@@ -451,3 +451,24 @@ async def test_apps_are_filtered_by_mode_and_shown_whole(difyd, host):
     shown = json.loads((await difyd("apps", "show", "--app", str(chat.id))).output)
     assert shown["workspace"]["name"] == "Acme" and shown["tags"] == ["support"]
     assert shown["config"] == {"opening_statement": "Hi"} and shown["api"] is True
+
+
+async def test_apps_update_tags_and_config(difyd, host, tmp_path):
+    """Tags are added (twice is fine) and removed; a new config replaces the old one and is checked
+    like a new app's."""
+    ws = await factories.workspace(host, "Acme")
+    app = await factories.app(host, ws, "Greeter", tags=["old"])
+    config = tmp_path / "config.yaml"
+    config.write_text("opening_statement: Hello again\n")
+    for _ in range(2):
+        result = await difyd("apps", "update", "--app", str(app.id), "--tag", "new", "--untag", "old",
+                             "--config-file", str(config))
+        assert result.exit_code == 0, result.output
+    _, tags = await _app_named(host, "Greeter")
+    assert tags == ["new"]
+    shown = json.loads((await difyd("apps", "show", "--app", str(app.id))).output)
+    assert shown["config"] == {"opening_statement": "Hello again"}
+
+    config.write_text("user_input_form: oops\n")
+    refused = await difyd("apps", "update", "--app", str(app.id), "--config-file", str(config))
+    assert refused.exit_code == 1 and "config.user_input_form must be a list" in refused.output

@@ -91,10 +91,18 @@ async def _member(host, email="alice@example.com", name="Alice"):
 
 @pytest.fixture
 def settings(make_settings):
-    """The crowd tests are about atomicity, not latency: on a loaded two-core machine a hundred
-    concurrent polls can wait longer than production's 0.5 s bound on a Redis answer, which would
-    turn some into 503s before they reach the step under test."""
-    return make_settings(**{"redis.socket_timeout": 5, "redis.connect_timeout": 5})
+    """These tests are about atomicity and compensation, not latency. On a loaded two-core machine a
+    hundred concurrent polls can wait longer than production's 0.5 s bound on a Redis answer, and a
+    compensating DELETE longer than its 0.75 s statement bound: either turns the step under test into
+    an outage answer (503, or compensation left to the sweeper), which tests/faults covers on its own."""
+    return make_settings(
+        **{
+            "redis.socket_timeout": 5,
+            "redis.connect_timeout": 5,
+            "database.command_timeout": 5,
+            "database.pool_timeout": 5,
+        }
+    )
 
 
 class Gate:

@@ -173,20 +173,15 @@ def apps_delete(app_ref: str, yes: bool) -> None:
 @click.option("--app", "app_ref", required=True, help="The app's id.")
 def apps_show(app_ref: str) -> None:
     """Everything about one app, as JSON: workspace, mode, API switch, tags and configuration."""
-    from sqlalchemy import select
 
     from core.domain import services
-    from core.domain.models import Tag, TagBinding, Workspace
+    from core.domain.models import Workspace
 
     async def work(ctx: HostContext) -> dict[str, Any]:
         async with ctx.session() as session:
             app = await services.app_by_id(session, app_ref)
             workspace = await session.get(Workspace, app.tenant_id)
-            tags = await session.scalars(
-                select(Tag.name)
-                .join(TagBinding, TagBinding.tag_id == Tag.id)
-                .where(TagBinding.target_id == app.id)
-            )
+            tags = await services.app_tag_names(session, app)
             return {
                 "id": str(app.id),
                 "name": app.name,
@@ -194,7 +189,7 @@ def apps_show(app_ref: str) -> None:
                 "description": app.description,
                 "api": app.enable_api,
                 "workspace": {"id": str(app.tenant_id), "name": workspace.name if workspace else None},
-                "tags": sorted(tags),
+                "tags": tags,
                 "created_at": app.created_at.isoformat(),
                 "updated_at": app.updated_at.isoformat(),
                 "config": app.config,

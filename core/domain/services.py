@@ -246,6 +246,14 @@ async def app_by_id(session: AsyncSession, ref: str) -> App:
     return app
 
 
+async def app_tag_names(session: AsyncSession, app: App) -> list[str]:
+    """The names of the tags bound to an app, sorted."""
+    names = await session.scalars(
+        select(Tag.name).join(TagBinding, TagBinding.tag_id == Tag.id).where(TagBinding.target_id == app.id)
+    )
+    return sorted(names)
+
+
 async def update_app(
     session: AsyncSession,
     app: App,
@@ -273,13 +281,7 @@ async def update_app(
         if problem is not None:
             raise DomainError(problem)
         app.config = config
-    bound = set(
-        await session.scalars(
-            select(Tag.name)
-            .join(TagBinding, TagBinding.tag_id == Tag.id)
-            .where(TagBinding.target_id == app.id)
-        )
-    )
+    bound = set(await app_tag_names(session, app))
     for tag_name in dict.fromkeys(t.strip() for t in add_tags if t.strip()):
         if tag_name not in bound:
             await tag_app(session, app, tag_name)

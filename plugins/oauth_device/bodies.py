@@ -84,13 +84,15 @@ class DeviceCodeRequest(msgspec.Struct):
 
 
 class DeviceAuthorization(msgspec.Struct):
-    """RFC 8628 §3.2 (no verification_uri_complete: the person types the code, §5.4)."""
+    """RFC 8628 §3.2. ``verification_uri_complete`` only when the operator turns it on (the setting of
+    that name): by default the person types the code (§5.4)."""
 
     device_code: str
     user_code: str
     verification_uri: str
     expires_in: int
     interval: int
+    verification_uri_complete: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class PollRequest(msgspec.Struct):
@@ -99,10 +101,17 @@ class PollRequest(msgspec.Struct):
 
 
 class Lookup(msgspec.Struct):
+    """Spec §1.4's fields, then what the server itself knows about a pending request, so the /device
+    page can show it beside the device's own description: when the code was asked for, from which
+    address, and whether that is the address this lookup comes from (null unless the code is pending)."""
+
     valid: bool
     expires_in_remaining: int
     client_id: str | None
     device_label: str | None
+    requested_at: str | None = None  # ISO 8601, UTC
+    requested_from: str | None = None
+    requested_from_this_address: bool | None = None
 
 
 class UserCodeRequest(msgspec.Struct):

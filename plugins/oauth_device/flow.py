@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -56,13 +57,17 @@ class DeviceFlow:
             created_ip=ip,
         )
         await runtime.store.create(hashed, state)
-        return DeviceAuthorization(
+        verification_uri = verification_base.rstrip("/") + "/device"
+        answer = DeviceAuthorization(
             device_code=device_code,
             user_code=user_code,
-            verification_uri=verification_base.rstrip("/") + "/device",
+            verification_uri=verification_uri,
             expires_in=DEVICE_CODE_TTL,
             interval=POLL_INTERVAL,
         )
+        if runtime.settings.verification_uri_complete:
+            answer.verification_uri_complete = f"{verification_uri}?user_code={user_code}"
+        return answer
 
     async def poll(self, device_code: str, client_ip: Callable[[], str]) -> dict[str, Any]:
         """One state-store round trip for a poll that comes too soon, two while pending (the slow-down
@@ -126,8 +131,11 @@ class DeviceFlow:
             )
         return payload
 
-    async def lookup(self, user_code: str) -> tuple[Lookup, bool]:
-        """The lookup body, and whether the code was known at all (unknown codes count as misses)."""
+    async def lookup(self, user_code: str, ip: str) -> tuple[Lookup, bool]:
+        """The lookup body, and whether the code was known at all (unknown codes count as misses).
+
+        ``ip`` is the address asking: a pending code's answer says whether the code was requested from
+        the same one (a person approving their own CLI usually is; a phished one usually is not)."""
         loaded, remaining = await self.runtime.store.find(user_code, self.runtime.now())
         if loaded is None:
             known = await self.runtime.store.was_used(user_code)
@@ -135,4 +143,14 @@ class DeviceFlow:
         state = loaded.state
         if remaining is None:  # known, but no longer pending: the client, never the device
             return Lookup(False, 0, client_id=state.client_id, device_label=None), True
-        return Lookup(True, remaining, client_id=state.client_id, device_label=state.device_label), True
+        requested_at = datetime.datetime.fromtimestamp(state.created_at, datetime.UTC)
+        body = Lookup(
+            True,
+            remaining,
+            client_id=state.client_id,
+            device_label=state.device_label,
+            requested_at=requested_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            requested_from=state.created_ip or None,
+            requested_from_this_address=(state.created_ip == ip) if state.created_ip else None,
+        )
+        return body, True

@@ -23,6 +23,12 @@ class OAuthDeviceSettings(msgspec.Struct, forbid_unknown_fields=True):
     # 5 s (12 a minute), so the default lets 100 logins wait at once behind one NAT. Past it the poll
     # answers slow_down, which makes difyctl poll less often instead of giving up.
     poll_limit_per_ip: int = 1200
+    # Also answer RFC 8628's verification_uri_complete (the /device URL with ?user_code=), for clients
+    # that show a QR code or open a browser. Off by default: a link that carries the code is what a
+    # phisher sends (RFC 8628 §5.4), so the person types the code unless the operator chooses
+    # otherwise. The page shows the request (client, device, when and from where) before sign-in
+    # either way, and a pre-filled code still has to be confirmed.
+    verification_uri_complete: bool = False
 
     # Dify's environment names (read by core.settings through plugin_env_aliases).
     env_aliases = {

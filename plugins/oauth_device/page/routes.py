@@ -77,12 +77,15 @@ async def _workspace_name(ctx: HostContext, user: ConsoleUser | None) -> str:
     return name or ""
 
 
-def initial_view(user: ConsoleUser | None, sso_verified: bool, sso_error: str, sso_offered: bool) -> str:
+def initial_view(sso_verified: bool, sso_error: str, sso_offered: bool) -> str:
+    """Signed in or not, the visitor starts with the code: what asks for access is shown (from the
+    lookup) before anyone is asked to sign in, so a person never signs in for a request they have not
+    seen (RFC 8628 §5.4)."""
     if sso_error or (sso_verified and not sso_offered):
         return "error-sso"  # the identity provider failed, or sent back to a sign-in no plugin offers now
     if sso_verified:
         return "loading"  # the script fetches the SSO approval context
-    return "code" if user else "signin"
+    return "code"
 
 
 @get(
@@ -101,7 +104,7 @@ async def device_page(request: Request) -> Response[str]:
     sso = await external_sign_in(ctx)
     html = ctx.pages.render(
         "oauth_device/device.html",
-        view=initial_view(user, sso_verified, sso_error, sso is not None),
+        view=initial_view(sso_verified, sso_error, sso is not None),
         user=user,
         workspace_name=await _workspace_name(ctx, user),
         token_days=runtime_of(ctx).settings.effective_ttl_days,

@@ -138,7 +138,7 @@ class DeviceController(Controller):
         ip = _ip(request)
         misses = WrongCodeCounter(ctx)
         await misses.ensure_not_locked(ip)
-        body, known = await DeviceFlow(runtime_of(ctx)).lookup(user_code)
+        body, known = await DeviceFlow(runtime_of(ctx)).lookup(user_code, ip)
         if not known:
             await misses.miss(ip)
         return body

@@ -24,6 +24,7 @@
   var state = {
     signedIn: root.getAttribute("data-signed-in") === "true",
     code: "", // the normalised code being confirmed
+    request: "", // one line naming the request being confirmed (client, device, code)
     sso: null, // the SSO approval context, when the identity provider sent the user back here
     busy: false,
   };
@@ -163,10 +164,26 @@
     });
   }
 
-  function toSignin(message) {
-    state.signedIn = false;
-    root.setAttribute("data-signed-in", "false");
+  // What shows for a visitor who is signed in (or came back from single sign-on) and what for one
+  // who is not: the account line, the Account row, Approve/Deny versus "Sign in to approve".
+  function setSignedIn(signedIn) {
+    state.signedIn = signedIn;
+    root.setAttribute("data-signed-in", signedIn ? "true" : "false");
+    var authed = signedIn || !!state.sso;
+    var nodes = root.querySelectorAll("[data-when]");
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].hidden = (nodes[i].getAttribute("data-when") === "signed-in") !== authed;
+    }
+  }
+
+  // Sign-in comes after the visitor has seen what asks for access: the request is repeated above
+  // the form, and single sign-on carries the same code.
+  function askSignin(message) {
+    setSignedIn(false);
     signinMessage(message);
+    bind("signin-request", state.request || "");
+    var ssoCode = $("#sso-code");
+    if (ssoCode) ssoCode.value = state.code;
     show("signin", message ? null : "#signin-email");
   }
 
@@ -200,10 +217,14 @@
           }
           $("#signin-password").value = "";
           return loadAccount().then(function (ok) {
-            if (!ok) return toSignin("Sign-in failed. Try again in a moment.");
-            state.signedIn = true;
-            root.setAttribute("data-signed-in", "true");
-            show("code", "#user-code");
+            if (!ok) return askSignin("Sign-in failed. Try again in a moment.");
+            setSignedIn(true);
+            if (!state.code) return show("code", "#user-code");
+            // Look again: the request may have been answered or expired while this person signed in.
+            return lookup(state.code).then(function (outcome) {
+              if (outcome.view) show(outcome.view);
+              else showConfirm(state.code, outcome.data);
+            });
           });
         })
         .then(function () {
@@ -220,34 +241,38 @@
     else if (action === "start-over") startOver();
     else if (action === "approve") decide("approve");
     else if (action === "deny") decide("deny");
+    else if (action === "to-signin") askSignin("");
+    else if (action === "not-mine") show("not-mine");
   });
 
   function signOut() {
     setBusy(null, true);
     call("POST", "/console/api/logout", {}, csrfToken()).then(function () {
       setBusy(null, false);
-      toSignin("");
+      setSignedIn(false);
+      startOver();
     });
   }
 
   function startOver() {
     state.code = "";
+    state.request = "";
     state.sso = null;
+    setSignedIn(state.signedIn);
     $("#user-code").value = "";
-    if (state.signedIn) show("code", "#user-code");
-    else toSignin("");
+    show("code", "#user-code");
   }
 
-  // --- SSO (enterprise): the form goes to sso-initiate with the normalised code -----------------
+  // --- SSO (enterprise): the form goes to sso-initiate with the code already checked ------------
 
   var ssoForm = $("#sso-form");
   if (ssoForm) {
     ssoForm.addEventListener("submit", function (event) {
       var input = $("#sso-code");
-      var code = normalise(input.value);
-      fieldError(input, $("#sso-code-error"), code ? "" : codeProblem(input.value));
+      var code = normalise(state.code || input.value);
       if (!code) {
         event.preventDefault();
+        startOver();
         return;
       }
       input.value = code; // then the browser navigates: sso-initiate redirects to the identity provider
@@ -271,11 +296,35 @@
     });
   }
 
+  // When the code was requested, in this browser's time zone, and how long ago.
+  function requestedText(iso) {
+    var when = iso ? new Date(iso) : null;
+    if (!when || isNaN(when.getTime())) return "";
+    var ago = Math.max(0, Math.round((Date.now() - when.getTime()) / 60000));
+    var time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return time + (ago < 1 ? ", less than a minute ago" : ago === 1 ? ", 1 minute ago" : ", " + ago + " minutes ago");
+  }
+
+  // Where it was requested from, as the server saw it, and whether that is this browser's address.
+  function addressText(data) {
+    if (!data.requested_from) return "";
+    var same = data.requested_from_this_address;
+    var note = same === true ? " (this browser's address too)" : same === false ? " (not this browser's address)" : "";
+    return "from " + data.requested_from + note;
+  }
+
   function showConfirm(code, data, accountText) {
     state.code = code;
-    bind("client-id", data.client_id || "unknown application");
-    bind("device-label", data.device_label || "unnamed device");
+    var client = data.client_id || "unknown application";
+    var label = data.device_label || "unnamed device";
+    state.request = client + " \u2014 \u201c" + label + "\u201d \u2014 code " + code;
+    setSignedIn(state.signedIn);
+    bind("client-id", client);
+    bind("device-label", label);
     bind("user-code", code);
+    bind("requested-at", requestedText(data.requested_at));
+    bind("requested-from", addressText(data));
+    $('[data-bind="address-warning"]').hidden = data.requested_from_this_address !== false;
     if (accountText) bind("confirm-account", accountText);
     bind(
       "expires",
@@ -328,8 +377,7 @@
         state.sso = null;
         show(action === "approve" ? "approved" : "denied");
       } else if (result.status === 401 && !sso) {
-        toSignin("Your session has ended. Sign in again, then re-enter the code.");
-        $("#user-code").value = state.code;
+        askSignin("Your session has ended. Sign in again to approve or deny this request.");
       } else if (result.status === 401 || result.status === 403) {
         show("error-sso");
       } else {
@@ -351,6 +399,7 @@
       lookup(code).then(function (outcome) {
         if (outcome.view) return show(outcome.view);
         state.sso = context.data;
+        setSignedIn(state.signedIn);
         showConfirm(code, outcome.data, (context.data.subject_email || "") + " (single sign-on)");
       });
     });

@@ -1,9 +1,9 @@
 """The /device page end to end in headless Chromium against a real `difyd run` server process.
 
-A difyctl-like client starts a device code over HTTP; a person signs in on the page, types the code
-the way people do (lower case, no hyphen), checks which client and device asks, approves or denies;
-the client's poll then receives a dfoa_ token or access_denied. Screenshots go to the test's
-artefacts folder. UI test: the server runs on the embedded (SQLite) backend only.
+A difyctl-like client starts a device code over HTTP; a person types the code on the page the way
+people do (lower case, no hyphen), sees which client and device asks, when and from where, then
+signs in and approves or denies; the client's poll then receives a dfoa_ token or access_denied.
+Screenshots go to the test's artefacts folder. UI test: the server runs on the embedded (SQLite) backend only.
 """
 
 from __future__ import annotations
@@ -179,14 +179,16 @@ def view(tab: Page, name: str) -> Locator:
     return tab.locator(f'[data-view="{name}"]')
 
 
-async def sign_in(tab: Page, shots: Path | None = None) -> None:
+async def sign_in(tab: Page, shots: Path | None = None, password: str = PASSWORD) -> None:
+    """From the confirmation a signed-out visitor sees: on to the sign-in form and through it."""
+    if await view(tab, "confirm").is_visible():
+        await tab.get_by_role("button", name="Sign in to approve or deny").click()
     await view(tab, "signin").wait_for(state="visible")
     await tab.get_by_label("Email").fill(EMAIL)
-    await tab.get_by_label("Password").fill(PASSWORD)
+    await tab.get_by_label("Password").fill(password)
     if shots:
-        await tab.screenshot(path=str(shots / "01-sign-in.png"), full_page=True)
+        await tab.screenshot(path=str(shots / "02-sign-in.png"), full_page=True)
     await tab.get_by_role("button", name="Sign in", exact=True).click()
-    await view(tab, "code").wait_for(state="visible")
 
 
 async def enter_code(tab: Page, typed: str) -> None:
@@ -201,25 +203,39 @@ def as_typed(user_code: str) -> str:
     return user_code.replace("-", "").lower()
 
 
-async def test_sign_in_enter_code_approve_and_poll_gets_token(
+async def test_check_the_request_then_sign_in_approve_and_poll_gets_token(
     server: Server, page: Page, artifacts_dir: Path
 ) -> None:
-    """Sign in, type the code in lower case without hyphen, approve: the CLI's poll receives a dfoa_ token."""
+    """Type the code in lower case without hyphen, signed out: the page shows the client, the device's
+    own words, when and from which address the code was requested, and asks to sign in only then.
+    After sign-in, Approve: the CLI's poll receives a dfoa_ token."""
     grant = await start_device_code(server.base)
     await page.goto(grant["verification_uri"])
-    await sign_in(page, artifacts_dir)
-    assert EMAIL in await page.locator("#device .account").inner_text()
+    await view(page, "code").wait_for(state="visible")
+    assert await page.locator("#device .account").is_hidden()
     await enter_code(page, as_typed(grant["user_code"]))
-    await page.screenshot(path=str(artifacts_dir / "02-code.png"), full_page=True)
 
     confirm = view(page, "confirm")
     await confirm.wait_for(state="visible")
     details = await confirm.locator("dl").inner_text()
     assert "difyctl" in details and LABEL in details and grant["user_code"] in details
-    assert EMAIL in details
-    await page.screenshot(path=str(artifacts_dir / "03-confirm.png"), full_page=True)
+    assert "less than a minute ago" in details
+    assert "from 127.0.0.1 (this browser's address too)" in details
+    assert EMAIL not in details  # nobody is signed in yet
+    assert await page.get_by_role("button", name="Approve", exact=True).is_hidden()
+    assert await page.locator('[data-bind="address-warning"]').is_hidden()
+    await page.screenshot(path=str(artifacts_dir / "01-request-before-sign-in.png"), full_page=True)
 
-    await page.get_by_role("button", name="Approve").click()
+    await page.get_by_role("button", name="Sign in to approve or deny").click()
+    summary = page.locator('[data-bind="signin-request"]')
+    await summary.wait_for(state="visible")
+    assert LABEL in await summary.inner_text() and grant["user_code"] in await summary.inner_text()
+    await sign_in(page, artifacts_dir)
+
+    await confirm.wait_for(state="visible")
+    assert EMAIL in await confirm.locator("dl").inner_text()
+    await page.screenshot(path=str(artifacts_dir / "03-confirm.png"), full_page=True)
+    await page.get_by_role("button", name="Approve", exact=True).click()
     await view(page, "approved").wait_for(state="visible")
     heading = page.get_by_role("heading", name="Device connected")
     assert await heading.evaluate("node => node === document.activeElement")  # focus follows the result
@@ -234,6 +250,22 @@ async def test_sign_in_enter_code_approve_and_poll_gets_token(
     assert [ws["name"] for ws in payload["workspaces"]] == ["Analytical Engines"]
 
 
+async def test_not_mine_explains_and_approves_nothing(
+    server: Server, page: Page, artifacts_dir: Path
+) -> None:
+    """A visitor who does not recognise the request leaves without signing in; the code stays pending
+    (only an account can deny) and the CLI is still waiting."""
+    grant = await start_device_code(server.base)
+    await page.goto(f"{server.base}/device")
+    await enter_code(page, grant["user_code"])
+    await view(page, "confirm").wait_for(state="visible")
+    await page.get_by_role("button", name="Not mine").click()
+    await view(page, "not-mine").wait_for(state="visible")
+    await page.screenshot(path=str(artifacts_dir / "01-not-mine.png"), full_page=True)
+    response = await poll(server.base, grant["device_code"])
+    assert response.json() == {"error": "authorization_pending"}
+
+
 async def test_prefilled_link_is_scrubbed_and_deny_answers_access_denied(
     server: Server, page: Page, artifacts_dir: Path
 ) -> None:
@@ -241,19 +273,19 @@ async def test_prefilled_link_is_scrubbed_and_deny_answers_access_denied(
     grant = await start_device_code(server.base)
     await page.goto(f"{server.base}/device?user_code={as_typed(grant['user_code'])}")
     assert page.url == f"{server.base}/device"
-    await sign_in(page)
     field = page.get_by_label("Code shown in your terminal")
     assert (await field.input_value()).upper().replace("-", "") == as_typed(grant["user_code"]).upper()
     await page.get_by_role("button", name="Continue").click()
     await view(page, "confirm").wait_for(state="visible")
-
-    await page.get_by_role("button", name="Deny").click()
+    await sign_in(page)
+    await page.get_by_role("button", name="Deny", exact=True).click()
     await view(page, "denied").wait_for(state="visible")
     await page.screenshot(path=str(artifacts_dir / "01-denied.png"), full_page=True)
 
     # The same code again, before the CLI collects the answer: the page says it was already used.
     await page.goto(f"{server.base}/device")
     await view(page, "code").wait_for(state="visible")
+    assert EMAIL in await page.locator("#device .account").inner_text()  # still signed in
     await enter_code(page, grant["user_code"])
     await view(page, "error-used").wait_for(state="visible")
     await page.screenshot(path=str(artifacts_dir / "02-already-used.png"), full_page=True)
@@ -267,7 +299,6 @@ async def test_unknown_code_shows_the_error_view(server: Server, page: Page, art
     """A well-formed code nobody issued shows 'expired or not recognised'; a malformed one an inline
     error that says what is wrong: too short, or characters no code has (which are never ignored)."""
     await page.goto(f"{server.base}/device")
-    await sign_in(page)
 
     await enter_code(page, "bcdf")
     error = page.locator("#user-code-error")
@@ -294,40 +325,42 @@ async def test_unknown_code_shows_the_error_view(server: Server, page: Page, art
 async def test_session_lost_before_approving_returns_to_sign_in(
     server: Server, page: Page, artifacts_dir: Path
 ) -> None:
-    """If the console session is gone when Approve is pressed, the page asks to sign in and keeps the code."""
+    """If the console session is gone when Approve is pressed, the page asks to sign in again and then
+    returns to the same request, without the code being typed again."""
     grant = await start_device_code(server.base)
     await page.goto(f"{server.base}/device")
-    await sign_in(page)
     await enter_code(page, as_typed(grant["user_code"]))
     await view(page, "confirm").wait_for(state="visible")
+    await sign_in(page)
+    await page.get_by_role("button", name="Approve", exact=True).wait_for(state="visible")
     await page.context.clear_cookies()
 
-    await page.get_by_role("button", name="Approve").click()
+    await page.get_by_role("button", name="Approve", exact=True).click()
     alert = page.locator("#signin-error")
     await alert.wait_for(state="visible")
     assert "Sign in again" in await alert.inner_text()
     await page.screenshot(path=str(artifacts_dir / "01-session-ended.png"), full_page=True)
 
     await sign_in(page)
-    field = page.get_by_label("Code shown in your terminal")
-    assert await field.input_value() == grant["user_code"]
-    await page.get_by_role("button", name="Continue").click()
-    await page.get_by_role("button", name="Approve").click()
+    await view(page, "confirm").wait_for(state="visible")
+    assert grant["user_code"] in await view(page, "confirm").locator("dl").inner_text()
+    await page.get_by_role("button", name="Approve", exact=True).click()
     await view(page, "approved").wait_for(state="visible")
     response = await poll(server.base, grant["device_code"])
     assert response.json()["token"].startswith("dfoa_")
 
 
 async def test_wrong_password_is_explained(server: Server, page: Page, artifacts_dir: Path) -> None:
-    """A wrong password keeps the sign-in form with an alert, and never reaches the code form."""
+    """A wrong password keeps the sign-in form with an alert, and never reaches Approve."""
+    grant = await start_device_code(server.base)
     await page.goto(f"{server.base}/device")
-    await page.get_by_label("Email").fill(EMAIL)
-    await page.get_by_label("Password").fill("not the password")
-    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await enter_code(page, grant["user_code"])
+    await view(page, "confirm").wait_for(state="visible")
+    await sign_in(page, password="not the password")
     alert = page.locator("#signin-error")
     await alert.wait_for(state="visible")
     assert "Invalid email or password" in await alert.inner_text()
-    assert await view(page, "code").is_hidden()
+    assert await view(page, "confirm").is_hidden()
     await page.screenshot(path=str(artifacts_dir / "01-wrong-password.png"), full_page=True)
 
 
@@ -340,7 +373,6 @@ async def test_too_many_wrong_codes_show_the_lockout_view(
     try:
         tab = await context.new_page()
         await tab.goto(f"{lockout.base}/device")
-        await sign_in(tab)
         for _ in range(20):
             await enter_code(tab, "bcdfghjk")
             outcome = tab.locator(

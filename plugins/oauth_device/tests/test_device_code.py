@@ -42,6 +42,30 @@ async def test_verification_uri_uses_console_web_url(make_settings):
         await ctx.engine.dispose()
 
 
+async def test_verification_uri_complete_only_when_the_operator_turns_it_on(make_settings):
+    """With ``verification_uri_complete = true`` the answer also carries the /device link with the code
+    (RFC 8628 §3.3.1), built from configuration like the plain URI; the page pre-fills that code."""
+    import httpx
+
+    overrides = {
+        "console_web_url": "https://console.example.com",
+        "plugin.oauth_device.verification_uri_complete": True,
+    }
+    ctx = build_context(make_settings(**overrides))
+    app = create_app(ctx=ctx)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://evil.example") as http:
+            body = (await http.post(CODE, json=BODY)).json()
+            page = await http.get(body["verification_uri_complete"].removeprefix("https://console.example.com"))
+        link = f"https://console.example.com/device?user_code={body['user_code']}"
+        assert body["verification_uri_complete"] == link
+        assert f'value="{body["user_code"]}"' in page.text
+    finally:
+        await ctx.state.close()
+        await ctx.engine.dispose()
+
+
 async def test_links_never_come_from_the_host_header(make_settings):
     """A forged Host header changes neither the verification URI nor the RFC 8414 issuer: both come
     from configuration (console_web_url / console_api_url), else the server's own bind address."""

@@ -55,14 +55,22 @@ async def test_page_is_html_and_never_framed(client: AsyncTestClient) -> None:
     assert '<html lang="en">' in response.text
 
 
-async def test_signed_out_visitor_sees_the_sign_in_form(client: AsyncTestClient) -> None:
-    """Without a console session the page opens on the email and password form."""
+async def test_signed_out_visitor_starts_with_the_code_not_a_sign_in(client: AsyncTestClient) -> None:
+    """Without a console session the page opens on the code field: the visitor sees what asks for
+    access before being asked to sign in. The sign-in form is there, hidden, for after the check;
+    the account line and Approve/Deny are hidden, "Sign in to approve or deny" shown instead."""
     html = (await client.get("/device")).text
-    assert visible(html, "signin")
-    assert not visible(html, "code")
+    assert visible(html, "code")
+    assert not visible(html, "signin")
+    assert "You will see what is asking for access before you sign in" in html
+    assert re.search(r'<p class="account" data-when="signed-in" hidden>', html)
+    assert re.search(r'<div class="actions" data-when="signed-in" hidden>', html)
+    assert re.search(r'<div class="actions" data-when="signed-out">', html)
+    assert "Sign in to approve or deny</button>" in html
     assert '<label for="signin-email">Email</label>' in html
     assert 'autocomplete="current-password"' in html
     assert "Sign in with SSO" not in html  # no enterprise plugin reports SSO
+    assert view_tag(html, "not-mine")  # the way out for a request the visitor did not start
 
 
 async def test_signed_in_user_sees_the_code_form(client: AsyncTestClient, host: HostContext) -> None:
@@ -71,6 +79,8 @@ async def test_signed_in_user_sees_the_code_form(client: AsyncTestClient, host: 
     html = (await client.get("/device")).text
     assert visible(html, "code")
     assert not visible(html, "signin")
+    assert re.search(r'<p class="account" data-when="signed-in">', html)
+    assert re.search(r'<div class="actions" data-when="signed-out" hidden>', html)
     assert person.email in html
     assert "Acme Research" in html
     assert '<label for="user-code">Code shown in your terminal</label>' in html
@@ -93,12 +103,13 @@ async def test_the_approval_says_what_the_token_reaches_and_that_the_label_is_th
     assert "Acme Research" not in account_line
 
 
-async def test_forged_session_cookie_falls_back_to_sign_in(client: AsyncTestClient) -> None:
+async def test_forged_session_cookie_is_treated_as_signed_out(client: AsyncTestClient) -> None:
     """A cookie that is not a valid passport is treated as signed out, never as an error."""
     client.cookies.set("access_token", "not-a-jwt")
     response = await client.get("/device")
     assert response.status_code == 200
-    assert visible(response.text, "signin")
+    assert 'data-signed-in="false"' in response.text
+    assert re.search(r'<div class="actions" data-when="signed-in" hidden>', response.text)
 
 
 async def test_user_code_query_prefills_normalised_code(client: AsyncTestClient, host: HostContext) -> None:
@@ -131,6 +142,7 @@ async def test_every_state_has_a_view(client: AsyncTestClient) -> None:
         "error-outcome-unknown",
         "error-failed",
         "error-sso",
+        "not-mine",
     ):
         tag = view_tag(html, name)
         assert " hidden" in tag

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
+import msgspec
+
 from core.testing import factories
 
 from .helpers import DEVICE, decide, pending_code, poll
@@ -23,6 +27,29 @@ async def test_pending_code_is_valid_with_real_remaining_and_label(client, runti
     assert 795 <= body["expires_in_remaining"] <= 800
 
 
+async def test_pending_code_says_when_and_from_where_it_was_requested(client, runtime):
+    """For the /device page to show beside the device's own words: when the code was requested (UTC),
+    from which address, and whether the lookup comes from that address. A code requested elsewhere (as
+    a phisher's would be) says it is not this address."""
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    started = await _start(client)
+    body = (await client.get(LOOKUP, params={"user_code": started["user_code"]})).json()
+    requested = datetime.datetime.fromisoformat(body["requested_at"].replace("Z", "+00:00"))
+    assert body["requested_at"].endswith("Z")
+    assert before <= requested <= datetime.datetime.now(datetime.UTC)
+    assert body["requested_from"] == "127.0.0.1"  # the test client's peer address
+    assert body["requested_from_this_address"] is True
+
+    # The same code, as if requested from another network: rewrite the stored requester's address.
+    loaded = await runtime.store.load_by_user_code(started["user_code"])
+    assert loaded is not None
+    elsewhere = msgspec.structs.replace(loaded.state, created_ip="203.0.113.9")
+    await runtime.store.create(loaded.code_hash, elsewhere)
+    body = (await client.get(LOOKUP, params={"user_code": started["user_code"]})).json()
+    assert body["requested_from"] == "203.0.113.9"
+    assert body["requested_from_this_address"] is False
+
+
 async def test_unknown_code_is_invalid_without_client(client):
     """An unknown code answers 200 valid:false, 0 s, client_id null."""
     response = await client.get(LOOKUP, params={"user_code": "ABCD-EFGH"})
@@ -32,6 +59,9 @@ async def test_unknown_code_is_invalid_without_client(client):
         "expires_in_remaining": 0,
         "client_id": None,
         "device_label": None,
+        "requested_at": None,
+        "requested_from": None,
+        "requested_from_this_address": None,
     }
 
 
@@ -42,7 +72,9 @@ async def test_resolved_code_is_invalid_with_client(client, host):
     started, csrf = await pending_code(client, alice)
     await decide(client, csrf, started["user_code"], "deny")
     body = (await client.get(LOOKUP, params={"user_code": started["user_code"]})).json()
-    assert body == {"valid": False, "expires_in_remaining": 0, "client_id": "difyctl", "device_label": None}
+    assert body["valid"] is False and body["client_id"] == "difyctl" and body["expires_in_remaining"] == 0
+    # Nothing about the device or its requester once the request is answered.
+    assert body["device_label"] is None and body["requested_from"] is None and body["requested_at"] is None
 
 
 async def test_missing_user_code_is_bad_request(client):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.admin.app_file import MODES, app_from_options, read_mapping
-from core.admin.output import emit
+from core.admin.output import emit, emit_one
 from core.admin.reads import existing_account
 from core.admin.runner import run_with_host
 
@@ -195,4 +194,4 @@ def apps_show(app_ref: str) -> None:
                 "config": app.config,
             }
 
-    click.echo(json.dumps(run_with_host(work), indent=2, ensure_ascii=False))
+    emit_one(run_with_host(work))

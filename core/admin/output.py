@@ -1,4 +1,5 @@
-"""How every list command prints: one line per row for people, or ``--json`` for scripts."""
+"""How admin commands print: a list as one line per row for people or ``--json`` for scripts; one
+record (``show``) as JSON."""
 
 from __future__ import annotations
 
@@ -15,3 +16,7 @@ def emit(rows: Sequence[dict[str, Any]], as_json: bool, line: Callable[[dict[str
         return
     for row in rows:
         click.echo(line(row))
+
+
+def emit_one(record: dict[str, Any]) -> None:
+    click.echo(json.dumps(record, indent=2, ensure_ascii=False))

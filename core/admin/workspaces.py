@@ -1,4 +1,5 @@
-"""``difyd workspaces``: create workspaces and list them (their people: ``core.admin.members``)."""
+"""``difyd workspaces``: create, list, rename, archive and delete workspaces (their people:
+``core.admin.members``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import click
 from core.admin.output import emit
 from core.admin.reads import oldest_first
 from core.admin.runner import run_with_host
-from core.domain.models import Workspace
+from core.audit import AuditEvent
+from core.domain.models import Workspace, WorkspaceStatus
 
 if TYPE_CHECKING:
     from core.context import HostContext
@@ -64,6 +66,39 @@ def workspaces_rename(workspace_ref: str, name: str) -> None:
 
     old = run_with_host(work)
     click.echo(f"renamed workspace {old!r} to {name.strip()!r}")
+
+
+def _set_status(workspace_ref: str, status: str) -> str:
+    from core.domain import services
+
+    async def work(ctx: HostContext) -> str:
+        async with ctx.session() as session:
+            workspace = await services.workspace_by_ref(session, workspace_ref)
+            await services.set_workspace_status(session, workspace, status)
+            name, workspace_id = workspace.name, str(workspace.id)
+        fields = {"workspace_id": workspace_id, "status": status, "by": "admin"}
+        await ctx.audit(AuditEvent("workspace.status_changed", fields))
+        return name
+
+    return run_with_host(work)
+
+
+@workspaces.command("archive")
+@click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name.")
+def workspaces_archive(workspace_ref: str) -> None:
+    """Archive a workspace: everything in it is kept, but its members no longer see it (not listed,
+    its apps answer 404, tokens and sessions lose their role in it at once). Undo with unarchive."""
+    name = _set_status(workspace_ref, WorkspaceStatus.ARCHIVE.value)
+    undo = f"difyd workspaces unarchive --workspace {workspace_ref!r}"
+    click.echo(f"archived workspace {name!r} (undo: {undo})")
+
+
+@workspaces.command("unarchive")
+@click.option("--workspace", "workspace_ref", required=True, help="Workspace id or name.")
+def workspaces_unarchive(workspace_ref: str) -> None:
+    """Bring an archived workspace back to its members, as it was."""
+    name = _set_status(workspace_ref, WorkspaceStatus.NORMAL.value)
+    click.echo(f"workspace {name!r} is in use again")
 
 
 @workspaces.command("delete")

@@ -24,13 +24,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 import structlog
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from core.audit import AuditEvent
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, Subject, TokenRecord
 from core.context import HostContext
 from core.domain.changes import GENERATION_KEY, generation_of
-from core.domain.models import Account, AccountStatus, Membership
+from core.domain.models import Account, AccountStatus, Membership, Workspace, workspace_in_use
 from core.http.errors import ApiError, too_many_requests
 from core.http.metrics import TOKENS_REJECTED
 from core.http.ratelimit import RateLimit
@@ -373,11 +373,13 @@ class BearerPipeline:
             return {}
         account_id = uuid.UUID(record.account_id)
         async with self.ctx.reads.connect() as conn:
-            # One statement: the account's status, and its memberships (none: one row of NULLs).
+            # One statement: the account's status, and its memberships (none: one row of NULLs; a
+            # membership of an archived workspace: a row whose workspace is NULL).
             rows = (
                 await conn.execute(
-                    select(Account.status, Membership.tenant_id, Membership.role)
+                    select(Account.status, Workspace.id, Membership.role)
                     .outerjoin(Membership, Membership.account_id == Account.id)
+                    .outerjoin(Workspace, and_(Workspace.id == Membership.tenant_id, workspace_in_use()))
                     .where(Account.id == account_id)
                 )
             ).all()

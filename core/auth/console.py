@@ -1,9 +1,13 @@
 """The console session: Dify-compatible cookies (passport JWT + CSRF JWT) and their guard.
 
-``access_token`` is an HS256 JWT with ``user_id``, ``exp``, ``iss`` (edition) and
+``access_token`` is an HS256 JWT with ``user_id``, ``exp``, ``iat``, ``iss`` (edition) and
 ``sub="Console API Passport"``; ``csrf_token`` is an HS256 JWT whose ``sub`` is the account id.
 Both are signed with SECRET_KEY, so cookies minted by Dify work here and the other way round.
 Over https the names take the ``__Host-`` prefix.
+
+The cookies are stateless, so ending an account's sessions is a per-account instant
+(``accounts.sessions_revoked_at``): a passport issued before it no longer signs in. Each request
+already reads the account row, so this costs nothing extra.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import select
 
 from core.domain.ids import parse_uuid
-from core.domain.models import Account, AccountStatus, Membership
+from core.domain.models import Account, AccountStatus, Membership, Workspace, workspace_in_use
 from core.http.errors import ApiError
 from core.http.openapi import CONSOLE_SCHEME, marks_security
 from core.settings import Settings
@@ -53,6 +57,9 @@ def issue_passport(settings: Settings, account_id: uuid.UUID, now: float | None 
     claims = {
         "user_id": str(account_id),
         "exp": int(now + settings.console.session_minutes * 60),
+        # Not rounded: a session started right after its account's sessions were ended must count
+        # as after (``sessions_revoked_at`` has microseconds).
+        "iat": now,
         "iss": settings.console.edition,
         "sub": PASSPORT_SUBJECT,
     }
@@ -117,12 +124,28 @@ def _decode(settings: Settings, token: str) -> dict[str, Any] | None:
     return None
 
 
-def passport_account_id(settings: Settings, connection: ASGIConnection) -> uuid.UUID | None:
+@dataclass(frozen=True, slots=True)
+class Passport:
+    account_id: uuid.UUID
+    issued_at: float  # epoch seconds
+
+
+def read_passport(settings: Settings, connection: ASGIConnection) -> Passport | None:
     token = _read_cookie(settings, connection, ACCESS_COOKIE)
     claims = _decode(settings, token) if token else None
     if not claims or claims.get("sub") != PASSPORT_SUBJECT or "token_source" in claims:
         return None
-    return parse_uuid(claims.get("user_id"))
+    account_id = parse_uuid(claims.get("user_id"))
+    if account_id is None:
+        return None
+    issued_at = claims.get("iat")
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        # A passport minted by Dify carries no iat: taken as begun one session length (ours) before
+        # it expires. With Dify's length no longer than ours that is no later than the truth, so a
+        # session ended is never let back in (a later one may be asked to sign in again).
+        issued_at = float(claims["exp"]) - settings.console.session_minutes * 60
+    return Passport(account_id, float(issued_at))
+
 
 
 def has_session_cookie(settings: Settings, connection: ASGIConnection) -> bool:
@@ -151,18 +174,22 @@ def csrf_valid(settings: Settings, connection: ASGIConnection, account_id: uuid.
 async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
     """Resolve the cookie session to an active account (401 otherwise); no CSRF check here."""
     ctx = connection.app.state.host
-    account_id = passport_account_id(ctx.settings, connection)
-    if account_id is None:
+    passport = read_passport(ctx.settings, connection)
+    if passport is None:
         raise ApiError(401, "Unauthorized.")
+    account_id = passport.account_id
     async with ctx.reads.connect() as conn:
         account = (
             await conn.execute(
-                select(Account.id, Account.email, Account.name, Account.status)
+                select(Account.id, Account.email, Account.name, Account.status, Account.sessions_revoked_at)
                 .where(Account.id == account_id)
             )
         ).first()
         if account is None:
             raise ApiError(401, "Unauthorized.")
+        ended = account.sessions_revoked_at
+        if ended is not None and passport.issued_at < ended.timestamp():
+            raise ApiError(401, "Your session has ended. Sign in again.", code="session_ended")
         if account.status == AccountStatus.BANNED.value:
             raise ApiError(401, "Account is banned.")
         if account.status == AccountStatus.CLOSED.value:
@@ -172,7 +199,8 @@ async def load_console_user(connection: ASGIConnection) -> ConsoleUser:
         joins = (
             await conn.execute(
                 select(Membership.tenant_id, Membership.current)
-                .where(Membership.account_id == account_id)
+                .join(Workspace, Workspace.id == Membership.tenant_id)
+                .where(Membership.account_id == account_id, workspace_in_use())
                 .order_by(Membership.created_at)
             )
         ).all()

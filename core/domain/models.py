@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
 import uuid
 from typing import Any
 
-from advanced_alchemy.types import JsonB
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, func
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.base import UUIDv7AuditBase
@@ -66,15 +67,26 @@ class Account(UUIDv7AuditBase):
     name: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE.value)
+    # Console sessions (cookies) issued before this instant no longer sign in: set by an admin's
+    # ``accounts end-sessions`` and by a new password. The cookies themselves are stateless JWTs.
+    sessions_revoked_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
 
 
 class Workspace(UUIDv7AuditBase):
-    """A Dify tenant."""
+    """A Dify tenant. An archived one (``difyd workspaces archive``) keeps its data but is hidden from
+    its members, as in Dify: not listed, not current, no role in it for bearer tokens or the console."""
 
     __tablename__ = "tenants"
 
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=WorkspaceStatus.NORMAL.value)
+
+
+def workspace_in_use() -> ColumnElement[bool]:
+    """SQL: the workspace is not archived (every read of "the account's workspaces" adds this)."""
+    return Workspace.status == WorkspaceStatus.NORMAL.value
 
 
 class Membership(UUIDv7AuditBase):

@@ -24,7 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from core.domain.models import Account, AccountStatus, App, AppStatus, Membership, Tag, TagBinding, Workspace
+from core.domain.models import (
+    Account,
+    AccountStatus,
+    App,
+    AppStatus,
+    Membership,
+    Tag,
+    TagBinding,
+    Workspace,
+    workspace_in_use,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,11 @@ def _memberships_of(account_id: uuid.UUID) -> Select[Any]:
         )
         .join(Membership, Membership.tenant_id == Workspace.id)
         .join(Account, Account.id == Membership.account_id)
-        .where(Membership.account_id == account_id, Account.status == AccountStatus.ACTIVE.value)
+        .where(
+            Membership.account_id == account_id,
+            Account.status == AccountStatus.ACTIVE.value,
+            workspace_in_use(),
+        )
     )
 
 
@@ -239,10 +253,12 @@ async def app_of_subject(
 _ROLE = (
     select(Membership.role)
     .join(Account, Account.id == Membership.account_id)
+    .join(Workspace, Workspace.id == Membership.tenant_id)
     .where(
         Membership.account_id == bindparam("account_id"),
         Membership.tenant_id == bindparam("workspace_id"),
         Account.status == AccountStatus.ACTIVE.value,
+        workspace_in_use(),
     )
 )
 

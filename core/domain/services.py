@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
 import uuid
 from collections.abc import Iterable
@@ -64,8 +65,33 @@ async def workspace_by_ref(session: AsyncSession, ref: str) -> Workspace:
 
 
 async def set_password(session: AsyncSession, account: Account, password: str) -> None:
+    """A new password also ends the account's console sessions: whoever knew the old one and signed
+    in with it is signed out (bearer tokens are the device flow's, revoked on their own)."""
     account.password_hash = hash_password(password)
+    await end_console_sessions(session, account)
+
+
+async def workspaces_with_roles(session: AsyncSession, account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The account's workspaces, oldest membership first: id, name, status, role, whether current."""
+    rows = await session.execute(
+        select(Workspace.id, Workspace.name, Workspace.status, Membership.role, Membership.current)
+        .join(Membership, Membership.tenant_id == Workspace.id)
+        .where(Membership.account_id == account_id)
+        .order_by(Membership.created_at)
+    )
+    return [
+        {"id": str(id_), "name": name, "status": status, "role": role, "current": bool(current)}
+        for id_, name, status, role, current in rows.all()
+    ]
+
+
+async def end_console_sessions(session: AsyncSession, account: Account) -> datetime.datetime:
+    """Every console session of the account issued until now stops signing in with its next request,
+    on every replica (each request reads the account row). Returns the instant."""
+    now = datetime.datetime.now(datetime.UTC)
+    account.sessions_revoked_at = now
     await session.flush()
+    return now
 
 
 async def account_by_email(session: AsyncSession, email: str) -> Account | None:
@@ -319,6 +345,15 @@ async def rename_workspace(session: AsyncSession, workspace: Workspace, name: st
         raise DomainError(f"a workspace named {name!r} already exists ({taken})")
     workspace.name = name
     await session.flush()
+
+
+async def set_workspace_status(session: AsyncSession, workspace: Workspace, status: str) -> None:
+    """Archive a workspace (kept whole, hidden from its members: not listed, no role in it, so its apps
+    answer as if absent) or bring it back. Announced like a membership change: every replica's cached
+    token snapshots are dropped, so it takes effect at once."""
+    workspace.status = _choice(WorkspaceStatus, status, "workspace status")
+    await session.flush()
+    note_change(session.info, MEMBERSHIPS)
 
 
 async def delete_workspace(session: AsyncSession, workspace: Workspace, *, with_apps: bool = False) -> int:

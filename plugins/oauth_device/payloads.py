@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.models import Account, Membership, Workspace
+from core.domain.models import Account, Membership, Workspace, workspace_in_use
 
 
 def iso_offset(value: datetime.datetime) -> str:
@@ -38,7 +38,7 @@ async def account_identity(
         await session.execute(
             select(Workspace.id, Workspace.name, Membership.role, Membership.current)
             .join(Membership, Membership.tenant_id == Workspace.id)
-            .where(Membership.account_id == account_id)
+            .where(Membership.account_id == account_id, workspace_in_use())
             .order_by(Membership.created_at, Workspace.id)
         )
     ).all()

@@ -386,6 +386,48 @@ async def test_accounts_set_status(difyd, host):
     assert wrong.exit_code == 2
 
 
+async def test_accounts_end_sessions_and_show(difyd, host):
+    """end-sessions records the instant (audited); show prints it with the account's workspaces and
+    roles; set-password ends the sessions too."""
+    eve = await factories.person(host, "eve@example.com", "Eve")
+    await factories.workspace(host, "Eve's", (eve, "owner"))
+    shown = json.loads((await difyd("accounts", "show", "--email", "eve@example.com")).output)
+    assert shown["sessions_revoked_at"] is None and shown["has_password"] is True
+    assert [(w["name"], w["role"], w["current"]) for w in shown["workspaces"]] == [("Eve's", "owner", True)]
+
+    ended = await difyd("accounts", "end-sessions", "--email", "eve@example.com")
+    assert (ended.exit_code, ended.output) == (0, "console sessions of <eve@example.com> have ended\n")
+    first = json.loads((await difyd("accounts", "show", "--email", "EVE@example.com")).output)
+    assert first["sessions_revoked_at"] is not None
+
+    new_password = ("--password", "another one!")
+    reset = await difyd("accounts", "set-password", "--email", "eve@example.com", *new_password)
+    assert reset.exit_code == 0 and "sessions have ended" in reset.output
+    second = json.loads((await difyd("accounts", "show", "--email", "eve@example.com")).output)
+    assert second["sessions_revoked_at"] > first["sessions_revoked_at"]
+
+    missing = await difyd("accounts", "end-sessions", "--email", "nobody@example.com")
+    assert missing.exit_code == 1 and "no account with email" in missing.output
+
+
+async def test_workspaces_archive_and_unarchive(difyd, host):
+    """archive sets the status (shown by list), unarchive restores it; an unknown workspace is refused."""
+    owner = await factories.person(host, "olga@example.com", "Olga")
+    await factories.workspace(host, "Old Projects", (owner, "owner"))
+    archived = await difyd("workspaces", "archive", "--workspace", "Old Projects")
+    assert archived.exit_code == 0 and "archived workspace 'Old Projects'" in archived.output
+    listed = json.loads((await difyd("workspaces", "list", "--json")).output)
+    assert [(w["name"], w["status"]) for w in listed] == [("Old Projects", "archive")]
+    shown = json.loads((await difyd("accounts", "show", "--email", "olga@example.com")).output)
+    assert shown["workspaces"][0]["status"] == "archive"  # the admin still sees it
+    back = await difyd("workspaces", "unarchive", "--workspace", "Old Projects")
+    assert (back.exit_code, back.output) == (0, "workspace 'Old Projects' is in use again\n")
+    listed = json.loads((await difyd("workspaces", "list", "--json")).output)
+    assert listed[0]["status"] == "normal"
+    missing = await difyd("workspaces", "archive", "--workspace", "Nope")
+    assert missing.exit_code == 1
+
+
 async def test_workspaces_are_renamed_and_deleted_with_care(difyd, host):
     """Rename refuses a taken name; delete asks for confirmation, refuses while apps remain unless
     --with-apps, and takes memberships and apps with it."""

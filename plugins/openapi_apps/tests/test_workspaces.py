@@ -55,3 +55,30 @@ async def test_detail_is_404_for_non_members_unknown_and_malformed_ids(client, w
     for ref in (world.bobs.id, "01234567-89ab-7def-8123-456789abcdef", "not-a-uuid"):
         response = await client.get(f"/openapi/v1/workspaces/{ref}", headers=alice)
         assert_error(response, 404, "not_found", "workspace not found")
+
+
+async def test_an_archived_workspace_disappears_for_its_members_and_comes_back(client, host, world, alice):
+    """Archiving keeps everything but hides it at once (the cached token snapshot is dropped): not
+    listed, its detail and its apps 404 as if absent. Unarchived, all is back as it was."""
+    from core.domain import services
+
+    async def set_status(status: str) -> None:
+        async with host.session() as session:
+            shared = await services.workspace_by_ref(session, str(world.shared.id))
+            await services.set_workspace_status(session, shared, status)
+
+    shared_app = f"/openapi/v1/apps/{world.id('Shared App')}/describe"
+    assert (await client.get(shared_app, headers=alice)).status_code == 200  # cached snapshot: Shared in it
+    await set_status("archive")
+    listed = assert_valid(WORKSPACES, (await client.get("/openapi/v1/workspaces", headers=alice)).json())
+    assert [w["name"] for w in listed["workspaces"]] == ["Acme"]
+    detail = await client.get(f"/openapi/v1/workspaces/{world.shared.id}", headers=alice)
+    assert_error(detail, 404, "not_found", "workspace not found")
+    assert (await client.get(shared_app, headers=alice)).status_code == 404
+    apps = await client.get("/openapi/v1/apps", params={"workspace_id": str(world.shared.id)}, headers=alice)
+    assert_error(apps, 404, "not_found", "workspace not found")
+
+    await set_status("normal")
+    listed = assert_valid(WORKSPACES, (await client.get("/openapi/v1/workspaces", headers=alice)).json())
+    assert [w["name"] for w in listed["workspaces"]] == ["Acme", "Shared"]
+    assert (await client.get(shared_app, headers=alice)).status_code == 200

@@ -12,7 +12,14 @@ from core.admin.runner import run_with_host
 from core.audit import AuditEvent
 from core.auth.bearer import BearerAuthenticator
 from core.auth.console import ConsoleUser, console_session_guard, console_user
-from core.auth.guards import bearer_guard, current_subject, require_membership, require_role, requires_scope
+from core.auth.guards import (
+    account_guard,
+    bearer_guard,
+    current_subject,
+    require_membership,
+    require_role,
+    requires_scope,
+)
 from core.auth.subject import ACCOUNT, EXTERNAL_SSO, SCOPE_FULL, Subject, TokenRecord
 from core.context import HostContext
 from core.db.base import UUIDv7AuditBase, UUIDv7Base
@@ -20,7 +27,7 @@ from core.db.requests import RequestSession, request_session
 from core.domain.ids import parse_uuid
 from core.domain.reads import AppOfSubject, AppRecord, app_of_subject, role_in, workspaces_of
 from core.hookspecs import hookimpl
-from core.http.errors import ApiError, ErrorBody, ErrorDetail
+from core.http.errors import ApiError, ErrorBody, ErrorDetail, validation_as_bad_request
 from core.http.headers import HeaderPolicy
 from core.http.pagination import MAX_PAGE_LIMIT, Page, PageNumber, PageSize, offset_of
 from core.http.request import accepts_form, json_only
@@ -77,6 +84,7 @@ __all__ = [
     "UUIDv7AuditBase",
     "UUIDv7Base",
     "accepts_form",
+    "account_guard",
     "app_of_subject",
     "bearer_guard",
     "console_session_guard",
@@ -94,6 +102,7 @@ __all__ = [
     "requires_license",
     "requires_scope",
     "role_in",
+    "validation_as_bad_request",
     "run_with_host",
     "workspaces_of",
 ]

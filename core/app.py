@@ -28,7 +28,7 @@ from core.http.headers import core_policies, install_header_policies
 from core.http.health import HealthController
 from core.http.hygiene import RequestHygieneMiddleware
 from core.http.metrics import MetricsController, prometheus_config
-from core.http.openapi import BEARER_SCHEME, SECURITY_MARK, finish_openapi
+from core.http.openapi import BEARER_SCHEME, finish_openapi, security_of
 from core.http.pages import static_file
 from core.http.protocol import configure_protocol
 from core.http.request import DifydRequest, refuse_repeated_parameters
@@ -191,7 +191,8 @@ def register_plugin_routes(app: Litestar, ctx: HostContext) -> None:
             if id(added) in before:
                 continue
             owners.update({(path, method): f"plugin {plugin!r}" for method in added.http_methods})
-            if any(getattr(guard, SECURITY_MARK, None) == BEARER_SCHEME for guard in added.resolve_guards()):
+            # Only a token will do (a guard that also takes a console session works without one).
+            if any(security_of(guard) == (BEARER_SCHEME,) for guard in added.resolve_guards()):
                 bearer_routes.setdefault(plugin, path)
     if bearer_routes and not ctx.authenticators:
         # Every call to those routes would be a 401: say what is missing now, not to each client.

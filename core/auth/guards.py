@@ -13,9 +13,11 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.auth.bearer import BearerPipeline, TokenRejected
-from core.auth.subject import Subject
+from core.auth.console import console_session_guard, console_user
+from core.auth.subject import ACCOUNT, SCOPE_FULL, Subject
+from core.domain.reads import workspaces_of
 from core.http.errors import ApiError
-from core.http.openapi import BEARER_SCHEME, marks_security
+from core.http.openapi import BEARER_SCHEME, CONSOLE_SCHEME, marks_security
 
 SUBJECT_KEY = "difyd.subject"
 
@@ -39,6 +41,38 @@ def bearer_guard(accept: Iterable[str], scope: str | None = None) -> Any:
         connection.scope[SUBJECT_KEY] = subject  # type: ignore[literal-required]
 
     return marks_security(guard, BEARER_SCHEME)
+
+
+def account_guard(scope: str = SCOPE_FULL) -> Any:
+    """An account, either way it signs in: its bearer token (kind ``account`` with ``scope``) when the
+    request carries an Authorization header, else its console session (CSRF on writes). Both end as a
+    ``Subject`` (``current_subject``) with the account's memberships, so the same membership and role
+    rules apply (``require_role``, ``app_of_subject``)."""
+    bearer = bearer_guard(accept=[ACCOUNT], scope=scope)
+
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        if connection.headers.get("authorization"):
+            await bearer(connection, handler)
+            return
+        await console_session_guard(connection, handler)
+        user = console_user(connection)
+        async with connection.app.state.host.reads.connect() as conn:
+            memberships = {str(w.id): w.role for w in await workspaces_of(conn, user.account_id)}
+        connection.scope[SUBJECT_KEY] = Subject(  # type: ignore[literal-required]
+            kind=ACCOUNT,
+            scopes=frozenset({SCOPE_FULL}),
+            token_id="",
+            token_hash="",
+            prefix="",
+            subject_email=user.email,
+            subject_issuer=None,
+            account_id=str(user.account_id),
+            client_id="console",
+            expires_at=None,
+            memberships=memberships,
+        )
+
+    return marks_security(guard, BEARER_SCHEME, CONSOLE_SCHEME)
 
 
 def requires_scope(scope: str) -> Any:

@@ -57,10 +57,16 @@ ERROR_BODY = "ErrorBody"
 LITESTAR_DEFAULT_400 = "Bad request syntax or unsupported method"
 
 
-def marks_security(guard: Any, scheme: str) -> Any:
-    """Mark ``guard`` so that every route behind it declares ``scheme`` in /schema."""
-    setattr(guard, SECURITY_MARK, scheme)
+def marks_security(guard: Any, *schemes: str) -> Any:
+    """Mark ``guard`` so that every route behind it declares ``schemes`` in /schema (several: any one
+    of them is enough)."""
+    setattr(guard, SECURITY_MARK, schemes)
     return guard
+
+
+def security_of(guard: Any) -> tuple[str, ...]:
+    """The schemes ``guard`` was marked with (none for an unmarked guard)."""
+    return tuple(getattr(guard, SECURITY_MARK, ()))
 
 
 def _error_response(status: int) -> OpenAPIResponse:
@@ -110,9 +116,7 @@ def _finish_operations(app: Litestar, openapi: OpenAPI) -> None:
             continue
         item = paths[route.path_format]
         for handler in route.route_handlers:
-            schemes = {
-                getattr(g, SECURITY_MARK) for g in handler.resolve_guards() if hasattr(g, SECURITY_MARK)
-            }
+            schemes = {scheme for g in handler.resolve_guards() for scheme in security_of(g)}
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)
                 if not isinstance(operation, Operation):

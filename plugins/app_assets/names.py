@@ -1,0 +1,49 @@
+"""One rule for node names, used by every route, and the de-duplication of a name among siblings.
+
+A name is 1..255 characters, with no ``/`` or ``\\``, no NUL or other control character, and is not
+``.`` or ``..``: paths are built by joining names, so a name must never traverse or split one.
+Comparison is exact and case-sensitive (``Docs`` and ``docs`` are different siblings), as upstream.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Container
+
+MAX_NAME = 255
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a node's name, or None when it can."""
+    if not name or len(name) > MAX_NAME:
+        return f"a name is 1 to {MAX_NAME} characters"
+    if name in (".", ".."):
+        return "a name cannot be . or .."
+    if "/" in name or "\\" in name:
+        return "a name cannot contain / or \\"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return "a name cannot contain control characters"
+    return None
+
+
+def extension_of(name: str, node_type: str) -> str:
+    """A file's text after its last dot (``a.tar.gz`` → ``gz``, ``.env`` → ``env``); folders none."""
+    if node_type != "file" or "." not in name:
+        return ""
+    return name.rsplit(".", 1)[1]
+
+
+def unique_name(name: str, is_file: bool, taken: Container[str]) -> str:
+    """``name``, or the first free ``name N`` (files keep their extension last: ``a.md`` → ``a 1.md``,
+    ``.env`` → ``.env 1``). A suffix that would pass 255 characters shortens the stem instead."""
+    if name not in taken:
+        return name
+    stem, ext = os.path.splitext(name) if is_file else (name, "")
+    number = 1
+    while True:
+        suffix = f" {number}{ext}"
+        candidate = stem[: MAX_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1

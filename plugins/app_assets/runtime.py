@@ -1,0 +1,33 @@
+"""The plugin's per-host objects (settings, storage), built once per HostContext."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from core.api import HostContext
+from plugins.app_assets.settings import AppAssetsSettings
+from plugins.app_assets.storage import LocalStorage, ObjectStorage
+
+NAME = "app_assets"
+_EXTRAS_KEY = "app_assets.runtime"
+
+
+@dataclass
+class Runtime:
+    ctx: HostContext
+    settings: AppAssetsSettings
+    storage: ObjectStorage
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.ctx.clock(), datetime.UTC)
+
+
+def runtime_of(ctx: HostContext) -> Runtime:
+    runtime = ctx.extras.get(_EXTRAS_KEY)
+    if runtime is None:
+        settings: AppAssetsSettings = ctx.plugin_settings(NAME) or AppAssetsSettings()
+        storage = LocalStorage.for_host(ctx, settings.local_root)
+        runtime = Runtime(ctx, settings, storage)
+        ctx.extras[_EXTRAS_KEY] = runtime
+    return runtime

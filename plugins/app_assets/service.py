@@ -1,0 +1,502 @@
+"""The tree's reads and mutations. Every mutation is one database transaction that starts by taking
+the app's revision (``_begin``): on PostgreSQL the row lock, on SQLite the write lock, so the checks
+that follow (name free, parent a folder, no cycle, depth, limits) see a tree nobody else changes before
+this commit. ``If-Match`` compares against that revision (412 when it moved).
+
+Storage I/O stays out of the transaction except URL minting, which must succeed before the commit so
+that a client never receives nodes it cannot upload to.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from uuid_utils.compat import uuid7
+
+from core.api import parse_uuid
+from plugins.app_assets import errors
+from plugins.app_assets.batch import plan_batch
+from plugins.app_assets.bodies import BatchNode
+from plugins.app_assets.models import FILE, FOLDER, PENDING, READY, AssetNode, AssetTree, DeletedObject
+from plugins.app_assets.names import extension_of, name_problem, unique_name
+from plugins.app_assets.runtime import Runtime
+from plugins.app_assets.storage import object_key
+from plugins.app_assets.tree import Node, Tree
+
+NODE_COLUMNS = (
+    AssetNode.id,
+    AssetNode.parent_id,
+    AssetNode.node_type,
+    AssetNode.name,
+    AssetNode.extension,
+    AssetNode.size,
+    AssetNode.position,
+    AssetNode.status,
+    AssetNode.sha256,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AppScope:
+    """The app a request works on, and who asks."""
+
+    tenant_id: uuid.UUID
+    app_id: uuid.UUID
+    actor: uuid.UUID | None  # None for the sweeper
+
+    def key(self, node_id: uuid.UUID) -> str:
+        return object_key(self.tenant_id, self.app_id, node_id)
+
+
+def node_ref(raw: str | None) -> uuid.UUID | None:
+    """A parent or node id from a body: null and ``""`` are the root; anything else must be an id."""
+    if raw is None or raw == "":
+        return None
+    parsed = parse_uuid(raw)
+    if parsed is None:
+        raise errors.node_not_found()
+    return parsed
+
+
+# -- reads -----------------------------------------------------------------------------------------------
+
+
+async def load_tree(conn: AsyncConnection | AsyncSession, app_id: uuid.UUID) -> Tree:
+    rows = await conn.execute(select(*NODE_COLUMNS).where(AssetNode.app_id == app_id))
+    return Tree.of([Node(*row) for row in rows.all()])
+
+
+async def revision_of(conn: AsyncConnection | AsyncSession, app_id: uuid.UUID) -> int:
+    found = await conn.scalar(select(AssetTree.revision).where(AssetTree.app_id == app_id))
+    return int(found or 0)
+
+
+async def read_tree(runtime: Runtime, app: AppScope) -> tuple[int, Tree]:
+    """The tree and its revision, read in one transaction so they agree."""
+    async with runtime.ctx.session() as session:
+        return await revision_of(session, app.app_id), await load_tree(session, app.app_id)
+
+
+def file_of(tree: Tree, node_id: uuid.UUID | None) -> Node:
+    node = tree.nodes.get(node_id) if node_id else None
+    if node is None or node.node_type != FILE:
+        raise errors.node_not_found()
+    return node
+
+
+async def one_file(runtime: Runtime, app: AppScope, node_id: uuid.UUID | None) -> Node:
+    """A file of this app (404 for a folder, another app's node or none), read without the lock."""
+    async with runtime.ctx.reads.connect() as conn:
+        row = (
+            await conn.execute(
+                select(*NODE_COLUMNS).where(AssetNode.id == node_id, AssetNode.app_id == app.app_id)
+            )
+        ).first()
+    node = Node(*row) if row else None
+    if node is None or node.node_type != FILE:
+        raise errors.node_not_found()
+    return node
+
+
+async def read_text(runtime: Runtime, app: AppScope, node_id: uuid.UUID | None) -> str:
+    node = _ready_file(await one_file(runtime, app, node_id))
+    if node.size > runtime.settings.max_text_bytes:
+        raise errors.invalid(
+            f"the file is {node.size} bytes; text is read up to {runtime.settings.max_text_bytes} "
+            "(use its download URL)"
+        )
+    data = await runtime.storage.read(app.key(node.id))
+    if data is None:
+        raise errors.not_ready("the file's bytes are missing from storage", "upload_missing")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.invalid("the file is not UTF-8 text (use its download URL)") from None
+
+
+async def download_url(runtime: Runtime, app: AppScope, node_id: uuid.UUID | None) -> str:
+    node = _ready_file(await one_file(runtime, app, node_id))
+    return runtime.storage.download_url(
+        app.key(node.id), filename=node.name, expires_in=runtime.settings.download_url_seconds
+    )
+
+
+def _ready_file(node: Node) -> Node:
+    if node.status != READY:
+        raise errors.not_ready("the file's upload has not been completed", "upload_pending")
+    return node
+
+
+# -- the mutation protocol -------------------------------------------------------------------------------
+
+
+async def _begin(session: AsyncSession, app: AppScope, expected: int | None) -> tuple[int, Tree]:
+    """Take the app's revision (creating its row on first use) and load the tree under it."""
+    insert_row = {"id": uuid7(), "app_id": app.app_id, "tenant_id": app.tenant_id, "revision": 0}
+    dialect = session.bind.dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(AssetTree).values(**insert_row)
+    await session.execute(upsert.on_conflict_do_nothing(index_elements=[AssetTree.app_id]))
+    bump = (
+        update(AssetTree)
+        .where(AssetTree.app_id == app.app_id)
+        .values(revision=AssetTree.revision + 1)
+        .returning(AssetTree.revision)
+    )
+    if expected is not None:
+        bump = bump.where(AssetTree.revision == expected)
+    revision = (await session.execute(bump)).scalar()
+    if revision is None:
+        raise errors.revision_mismatch(await revision_of(session, app.app_id))
+    return int(revision), await load_tree(session, app.app_id)
+
+
+class Mutation:
+    """``async with Mutation(runtime, app, if_match) as m:`` gives ``m.session``, ``m.tree`` and
+    ``m.revision``; the transaction commits on exit, and a unique-name race the checks could not see
+    (they cannot, under the lock, but the database has the last word) is a 409."""
+
+    def __init__(self, runtime: Runtime, app: AppScope, expected: int | None) -> None:
+        self.runtime, self.app, self.expected = runtime, app, expected
+
+    async def __aenter__(self) -> Mutation:
+        self._context = self.runtime.ctx.session()
+        self.session = await self._context.__aenter__()
+        try:
+            self.revision, self.tree = await _begin(self.session, self.app, self.expected)
+        except BaseException as exc:
+            await self._context.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            await self._context.__aexit__(kind, exc, tb)
+        except IntegrityError as failed:
+            if "unique" not in str(failed.orig).lower():
+                raise
+            raise errors.path_conflict("a sibling already has that name") from failed
+
+    def stamp(self) -> dict[str, Any]:
+        return {"updated_by": self.app.actor, "updated_at": self.runtime.now()}
+
+
+def by_id(values: dict[uuid.UUID, Any]) -> Any:
+    """``CASE id WHEN … THEN …``: one value per node, in one UPDATE (each comparison is bound with the
+    id column's type, which a bare ``case(mapping, value=...)`` does not do)."""
+    return case(*[(AssetNode.id == node_id, value) for node_id, value in values.items()])
+
+
+def _check_room(runtime: Runtime, tree: Tree, parent: uuid.UUID | None, adding: int = 1) -> None:
+    settings = runtime.settings
+    if len(tree) + adding > settings.max_nodes_per_app:
+        raise errors.too_many_nodes(settings.max_nodes_per_app)
+    if tree.depth_of(parent) + 1 > settings.max_depth:
+        raise errors.too_deep(settings.max_depth)
+
+
+def _parent_folder(tree: Tree, parent: uuid.UUID | None) -> None:
+    if parent is not None and tree.folder(parent) is None:
+        raise errors.node_not_found()  # missing, or a file: upstream answers both alike
+
+
+def _checked_name(name: str) -> str:
+    problem = name_problem(name)
+    if problem:
+        raise errors.invalid(problem)
+    return name
+
+
+async def _add(m: Mutation, parent: uuid.UUID | None, name: str, node_type: str, **extra: Any) -> Node:
+    tree = m.tree
+    _parent_folder(tree, parent)
+    _check_room(m.runtime, tree, parent)
+    final = unique_name(_checked_name(name), node_type == FILE, tree.names_under(parent))
+    now = m.runtime.now()
+    node = Node(
+        id=uuid7(),
+        parent_id=parent,
+        node_type=node_type,
+        name=final,
+        extension=extension_of(final, node_type),
+        size=extra.get("size", 0),
+        position=tree.next_position(parent),
+        status=extra.get("status", READY),
+        sha256=extra.get("sha256"),
+    )
+    row = {**_row(node, m.app), "created_by": m.app.actor, "created_at": now, **m.stamp()}
+    await m.session.execute(insert(AssetNode), [row])
+    return node
+
+
+def _row(node: Node, app: AppScope) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "tenant_id": app.tenant_id,
+        "app_id": app.app_id,
+        "parent_id": node.parent_id,
+        "node_type": node.node_type,
+        "name": node.name,
+        "extension": node.extension,
+        "size": node.size,
+        "position": node.position,
+        "status": node.status,
+        "sha256": node.sha256,
+    }
+
+
+# -- mutations -------------------------------------------------------------------------------------------
+
+
+async def create_folder(
+    runtime: Runtime, app: AppScope, expected: int | None, name: str, parent: uuid.UUID | None
+) -> tuple[int, Node]:
+    async with Mutation(runtime, app, expected) as m:
+        return m.revision, await _add(m, parent, name, FOLDER)
+
+
+async def create_file(
+    runtime: Runtime,
+    app: AppScope,
+    expected: int | None,
+    name: str,
+    size: int,
+    parent: uuid.UUID | None,
+    sha256: str | None,
+) -> tuple[int, Node, str]:
+    if size > runtime.settings.max_file_bytes:
+        raise errors.file_too_large(runtime.settings.max_file_bytes)
+    async with Mutation(runtime, app, expected) as m:
+        node = await _add(m, parent, name, FILE, size=size, status=PENDING, sha256=sha256)
+        # Minted before the commit: a failure here writes nothing.
+        url = runtime.storage.upload_url(
+            app.key(node.id), node_id=node.id, size=size, expires_in=runtime.settings.upload_url_seconds
+        )
+        return m.revision, node, url
+
+
+async def batch_upload(
+    runtime: Runtime,
+    app: AppScope,
+    expected: int | None,
+    parent: uuid.UUID | None,
+    children: list[BatchNode],
+    fail_on_conflict: bool,
+) -> tuple[int, list[dict[str, Any]]]:
+    async with Mutation(runtime, app, expected) as m:
+        _parent_folder(m.tree, parent)
+        plan = plan_batch(
+            m.tree,
+            parent,
+            children,
+            fail_on_conflict=fail_on_conflict,
+            settings=runtime.settings,
+            actor=app.actor,
+            scope=(app.tenant_id, app.app_id),
+            now=runtime.now(),
+        )
+        ttl = runtime.settings.upload_url_seconds
+        for row, entry in plan.files:  # every URL before anything is written
+            entry["upload_url"] = runtime.storage.upload_url(
+                app.key(row["id"]), node_id=row["id"], size=row["size"], expires_in=ttl
+            )
+        # One bulk insert (SQLAlchemy sends it as multi-row INSERTs, 1,000 rows a statement at most).
+        await m.session.execute(insert(AssetNode), plan.rows)
+        return m.revision, plan.answer
+
+
+async def rename(
+    runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, name: str
+) -> tuple[int, Node]:
+    async with Mutation(runtime, app, expected) as m:
+        node = m.tree.nodes.get(node_id) if node_id else None
+        if node is None:
+            raise errors.node_not_found()
+        _checked_name(name)
+        if name == node.name:
+            return m.revision, node
+        if name in m.tree.names_under(node.parent_id):
+            raise errors.path_conflict(m.tree.path_of(node.parent_id) + "/" + name)
+        node.name, node.extension = name, extension_of(name, node.node_type)
+        await m.session.execute(
+            update(AssetNode)
+            .where(AssetNode.id == node.id)
+            .values(name=node.name, extension=node.extension, **m.stamp())
+        )
+        return m.revision, node
+
+
+async def move(
+    runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, target: uuid.UUID | None
+) -> tuple[int, Node]:
+    async with Mutation(runtime, app, expected) as m:
+        tree = m.tree
+        node = tree.nodes.get(node_id) if node_id else None
+        if node is None:
+            raise errors.node_not_found()
+        _parent_folder(tree, target)
+        if target is not None and tree.within(target, node.id):
+            raise errors.not_ready("a folder cannot move into itself or below itself", "move_cycle")
+        if target == node.parent_id:
+            return m.revision, node  # already there: nothing to do
+        if node.name in tree.names_under(target):
+            raise errors.path_conflict(tree.path_of(target) + "/" + node.name)
+        if tree.depth_of(target) + tree.height(node.id) > runtime.settings.max_depth:
+            raise errors.too_deep(runtime.settings.max_depth)
+        node.parent_id, node.position = target, tree.next_position(target)
+        await m.session.execute(
+            update(AssetNode)
+            .where(AssetNode.id == node.id)
+            .values(parent_id=target, position=node.position, **m.stamp())
+        )
+        return m.revision, node
+
+
+async def reorder(
+    runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, after: uuid.UUID | None
+) -> tuple[int, Node]:
+    async with Mutation(runtime, app, expected) as m:
+        tree = m.tree
+        node = tree.nodes.get(node_id) if node_id else None
+        if node is None:
+            raise errors.node_not_found()
+        siblings = [sibling for sibling in tree.children[node.parent_id] if sibling.id != node.id]
+        if after is None or after == node.id:
+            index = 0
+        else:
+            index = next((i + 1 for i, sibling in enumerate(siblings) if sibling.id == after), -1)
+            if index < 0:
+                raise errors.node_not_found()
+        siblings.insert(index, node)
+        moved = {
+            sibling.id: position for position, sibling in enumerate(siblings) if sibling.position != position
+        }
+        for sibling in siblings:
+            sibling.position = moved.get(sibling.id, sibling.position)
+        if moved:  # one statement renumbers them all
+            await m.session.execute(
+                update(AssetNode)
+                .where(AssetNode.id.in_(list(moved)))
+                .values(position=by_id(moved), **m.stamp())
+            )
+        return m.revision, node
+
+
+async def delete_node(
+    runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None
+) -> int:
+    """The node and everything below it, in one statement (the foreign key cascades); the bytes of its
+    files go to the deletion outbox in the same transaction, deleted by the ``delete_objects`` job."""
+    async with Mutation(runtime, app, expected) as m:
+        node = m.tree.nodes.get(node_id) if node_id else None
+        if node is None:
+            raise errors.node_not_found()
+        files = [each for each in m.tree.subtree(node.id) if each.node_type == FILE]
+        await m.session.execute(delete(AssetNode).where(AssetNode.id == node.id))
+        await outbox(m.session, (app.key(each.id) for each in files), runtime)
+        return m.revision
+
+
+async def outbox(session: AsyncSession, keys: Iterable[str], runtime: Runtime) -> None:
+    now = runtime.now()
+    rows = [{"id": uuid7(), "object_key": key, "created_at": now} for key in keys]
+    if rows:
+        await session.execute(insert(DeletedObject), rows)
+
+
+async def write_text(
+    runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, content: str
+) -> tuple[int, Node]:
+    """Store text as a file's bytes, then record its size (ready). The bytes are written before the
+    transaction (storage I/O never holds the app's lock); if the node went meanwhile, they are handed
+    to the deletion outbox."""
+    data = content.encode()
+    if len(data) > runtime.settings.max_text_bytes:
+        raise errors.file_too_large(runtime.settings.max_text_bytes)
+    async with runtime.ctx.session() as session:
+        file_of(await load_tree(session, app.app_id), node_id)
+    assert node_id is not None
+    await runtime.storage.write(app.key(node_id), data)
+    async with Mutation(runtime, app, expected) as m:
+        node = m.tree.nodes.get(node_id)
+        if node is None or node.node_type != FILE:
+            await outbox(m.session, [app.key(node_id)], runtime)
+            raise errors.node_not_found()
+        node.size, node.status, node.sha256 = len(data), READY, hashlib.sha256(data).hexdigest()
+        await m.session.execute(
+            update(AssetNode)
+            .where(AssetNode.id == node.id)
+            .values(size=node.size, status=READY, sha256=node.sha256, **m.stamp())
+        )
+        return m.revision, node
+
+
+async def complete(
+    runtime: Runtime, app: AppScope, items: list[tuple[uuid.UUID | None, str | None]]
+) -> tuple[int, list[Node]]:
+    """Check each file's object (exists, the declared size, the SHA-256 if one was given at creation or
+    now) and mark it ready. Any mismatch is a 409 naming the file, and nothing is marked."""
+    async with runtime.ctx.session() as session:
+        tree = await load_tree(session, app.app_id)
+    checked: list[tuple[Node, int, str | None]] = []
+    for node_id, sha256 in items:
+        node = file_of(tree, node_id)
+        expected_sha = sha256 or node.sha256
+        info = await runtime.storage.stat(app.key(node.id), with_sha256=expected_sha is not None)
+        if info is None:
+            raise errors.not_ready(f"{tree.path_of(node.id)}: no bytes were uploaded", "upload_missing")
+        if info.size != node.size:
+            raise errors.not_ready(
+                f"{tree.path_of(node.id)}: {info.size} bytes arrived, {node.size} were declared",
+                "size_mismatch",
+            )
+        if expected_sha is not None and info.sha256 != expected_sha:
+            raise errors.not_ready(f"{tree.path_of(node.id)}: SHA-256 does not match", "sha256_mismatch")
+        checked.append((node, info.size, info.sha256 or expected_sha))
+    async with Mutation(runtime, app, None) as m:
+        done = []
+        for node, size, sha in checked:
+            current = m.tree.nodes.get(node.id)
+            if current is None:
+                raise errors.node_not_found()
+            current.size, current.status, current.sha256 = size, READY, sha
+            done.append(current)
+        ready = {node.id: node.sha256 for node in done}
+        await m.session.execute(
+            update(AssetNode)
+            .where(AssetNode.id.in_(list(ready)))
+            .values(status=READY, sha256=by_id(ready), **m.stamp())
+        )
+        return m.revision, done
+
+
+async def remove_stale(
+    runtime: Runtime, app: AppScope, node_ids: list[uuid.UUID], cutoff: datetime.datetime
+) -> int:
+    """Delete these files if they are still pending (checked again under the app's lock: one may have
+    completed since the sweeper looked); their bytes, if any arrived, go to the outbox."""
+    async with Mutation(runtime, app, None) as m:
+        stale = [
+            m.tree.nodes[node_id]
+            for node_id in node_ids
+            if node_id in m.tree.nodes and m.tree.nodes[node_id].status == PENDING
+        ]
+        if stale:
+            await m.session.execute(
+                delete(AssetNode).where(
+                    AssetNode.id.in_([node.id for node in stale]),
+                    AssetNode.status == PENDING,
+                    AssetNode.created_at < cutoff,
+                )
+            )
+            await outbox(m.session, [app.key(node.id) for node in stale], runtime)
+        return len(stale)

@@ -1,0 +1,158 @@
+"""Where file bytes live, behind one interface: a local folder (the embedded default), with URLs
+signed by the core signer and served by this plugin (``transfer.py``).
+
+Keys are built from ids only (``object_key``), never from names: a rename or move never touches
+storage, and no name can reach outside the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import anyio
+import msgspec
+
+from core.api import HostContext, Signer
+
+UPLOAD_PURPOSE = "app_assets.upload"
+DOWNLOAD_PURPOSE = "app_assets.download"
+UPLOAD_PATH = "/files/app-assets/upload"
+DOWNLOAD_PATH = "/files/app-assets/download"
+CHUNK = 256 * 1024
+
+
+def object_key(tenant_id: uuid.UUID, app_id: uuid.UUID, node_id: uuid.UUID) -> str:
+    return f"app_assets/{tenant_id}/{app_id}/draft/{node_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    size: int
+    sha256: str | None  # None when the backend cannot tell without reading the bytes
+
+
+class StorageError(Exception):
+    """Storage could not do what was asked (unreachable, refused); the route answers 503."""
+
+
+class ObjectStorage(Protocol):
+    """What the routes and jobs need of a storage backend."""
+
+    def upload_url(self, key: str, *, node_id: uuid.UUID, size: int, expires_in: int) -> str: ...
+
+    def download_url(self, key: str, *, filename: str, expires_in: int) -> str: ...
+
+    async def stat(self, key: str, *, with_sha256: bool) -> ObjectInfo | None: ...
+
+    async def read(self, key: str) -> bytes | None: ...
+
+    async def write(self, key: str, data: bytes) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def keys(self) -> AsyncIterator[str]: ...
+
+
+class UploadGrant(msgspec.Struct, frozen=True):
+    """What an upload URL's token carries: the object, the node it belongs to, its exact size, and a
+    nonce that makes the URL single-use."""
+
+    k: str
+    n: str
+    s: int
+    j: str
+
+
+class DownloadGrant(msgspec.Struct, frozen=True):
+    k: str
+    f: str  # the file name the browser saves it as
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+class LocalStorage:
+    """Objects as files under ``root`` (``root/<key>``); transfers go through this server's signed URLs."""
+
+    def __init__(self, root: Path, base_url: str, upload: Signer, download: Signer) -> None:
+        self.root = root
+        self.base_url = base_url.rstrip("/")
+        self.upload_signer = upload
+        self.download_signer = download
+
+    @classmethod
+    def for_host(cls, ctx: HostContext, local_root: str) -> LocalStorage:
+        root = Path(local_root)
+        if not root.is_absolute():
+            root = Path(ctx.settings.data_dir) / root
+        return cls(
+            root, ctx.settings.public_api_url, ctx.signer(UPLOAD_PURPOSE), ctx.signer(DOWNLOAD_PURPOSE)
+        )
+
+    def path_of(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"not an object key: {key!r}")
+        return self.root.joinpath(*parts)
+
+    def upload_url(self, key: str, *, node_id: uuid.UUID, size: int, expires_in: int) -> str:
+        grant = UploadGrant(k=key, n=str(node_id), s=size, j=secrets.token_urlsafe(12))
+        token = self.upload_signer.sign(_encode(grant), expires_in=expires_in)
+        return f"{self.base_url}{UPLOAD_PATH}?token={token}"
+
+    def download_url(self, key: str, *, filename: str, expires_in: int) -> str:
+        token = self.download_signer.sign(_encode(DownloadGrant(k=key, f=filename)), expires_in=expires_in)
+        return f"{self.base_url}{DOWNLOAD_PATH}?token={token}"
+
+    async def stat(self, key: str, *, with_sha256: bool) -> ObjectInfo | None:
+        path = self.path_of(key)
+        return await anyio.to_thread.run_sync(_stat, path, with_sha256)
+
+    async def read(self, key: str) -> bytes | None:
+        path = self.path_of(key)
+        try:
+            return await anyio.Path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    async def write(self, key: str, data: bytes) -> None:
+        path = self.path_of(key)
+        await anyio.to_thread.run_sync(_write_atomically, path, data)
+
+    async def delete(self, key: str) -> None:
+        # Idempotent: deleting twice is deleting once.
+        await anyio.Path(self.path_of(key)).unlink(missing_ok=True)
+
+    async def keys(self) -> AsyncIterator[str]:
+        base = self.root / "app_assets"
+        for path in await anyio.to_thread.run_sync(lambda: sorted(base.rglob("*")) if base.exists() else []):
+            if path.is_file() and ".part-" not in path.name:
+                yield path.relative_to(self.root).as_posix()
+
+
+def _stat(path: Path, with_sha256: bool) -> ObjectInfo | None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if not with_sha256:
+        return ObjectInfo(size, None)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return ObjectInfo(size, digest.hexdigest())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.name}.part-{secrets.token_hex(6)}")
+    part.write_bytes(data)
+    os.replace(part, path)

@@ -102,7 +102,7 @@ __all__ = [
     "requires_license",
     "requires_scope",
     "role_in",
-    "validation_as_bad_request",
     "run_with_host",
+    "validation_as_bad_request",
     "workspaces_of",
 ]

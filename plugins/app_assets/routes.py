@@ -46,6 +46,7 @@ from plugins.app_assets.bodies import (
     flat,
 )
 from plugins.app_assets.runtime import Runtime, runtime_of
+from plugins.app_assets.storage import StorageError
 
 IfMatch = Annotated[
     str | None,
@@ -74,6 +75,12 @@ def expected_revision(raw: str | None) -> int | None:
     return int(match.group(1))
 
 
+def storage_unavailable(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
+    """Object storage failed (unreachable, refused, could not sign): nothing was written, try again."""
+    body = {"code": "storage_unavailable", "message": f"object storage is unavailable: {exc}", "status": 503}
+    return Response(body, status_code=503, headers={"Retry-After": "5"})
+
+
 def _tagged(body: Any, revision: int, status: int = 200) -> Response[Any]:
     return Response(body, status_code=status, headers={"ETag": f'"{revision}"'})
 
@@ -82,7 +89,10 @@ class AssetsController(Controller):
     path = "/console/api/apps/{app_id:str}/assets"
     guards = [account_guard()]
     # Upstream's contract: a malformed body is a 400, like a bad name found later.
-    exception_handlers = {ValidationException: validation_as_bad_request}
+    exception_handlers = {
+        ValidationException: validation_as_bad_request,
+        StorageError: storage_unavailable,
+    }
     tags = ["app assets"]
 
     @get(

@@ -92,19 +92,26 @@ class Tree:
         return False
 
     def subtree(self, node_id: uuid.UUID) -> list[Node]:
-        """The node and everything below it, parents before children."""
-        found, stack = [], [self.nodes[node_id]]
+        """The node and everything below it, parents before children (each node once, so even a
+        cycle the database was left with by hand cannot make this loop)."""
+        found, seen, stack = [], set(), [self.nodes[node_id]]
         while stack:
             node = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
             found.append(node)
             stack.extend(self.children.get(node.id, ()))
         return found
 
     def height(self, node_id: uuid.UUID) -> int:
         """Levels in the subtree under and including ``node_id`` (a file or empty folder: 1)."""
-        best, stack = 0, [(self.nodes[node_id], 1)]
+        best, seen, stack = 0, set(), [(self.nodes[node_id], 1)]
         while stack:
             node, level = stack.pop()
+            if node.id in seen:
+                continue
+            seen.add(node.id)
             best = max(best, level)
             stack.extend((child, level + 1) for child in self.children.get(node.id, ()))
         return best

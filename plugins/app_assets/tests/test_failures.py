@@ -1,0 +1,80 @@
+"""Failure injection in batch upload: whatever fails, at any step, nothing is written (the tree and its
+revision are as before) and the client gets a clear error, never a partial tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy.exc
+from sqlalchemy import event
+
+from plugins.app_assets.runtime import runtime_of
+from plugins.app_assets.storage import LocalStorage, StorageError
+
+from .conftest import World
+
+BATCH = {
+    "children": [
+        {
+            "name": "docs",
+            "node_type": "folder",
+            "children": [{"name": f"f{index}.md", "node_type": "file", "size": 1} for index in range(5)],
+        },
+    ]
+}
+
+
+async def snapshot(client: Any, world: World) -> dict[str, Any]:
+    return (await client.get(f"{world.base}/tree", headers=world.reader)).json()
+
+
+class SigningFails(LocalStorage):
+    """The local backend, with signing that fails on the third URL (an S3 client error, say)."""
+
+    calls = 0
+
+    def upload_url(self, key: str, **kw: Any) -> str:
+        self.calls += 1
+        if self.calls == 3:
+            raise StorageError("could not sign")
+        return super().upload_url(key, **kw)
+
+
+async def test_a_signing_failure_on_the_third_file_writes_nothing(client, world, host):
+    runtime = runtime_of(host)
+    real = runtime.storage
+    assert isinstance(real, LocalStorage)
+    await client.post(f"{world.base}/folders", json={"name": "before"}, headers=world.editor)
+    before = await snapshot(client, world)
+    runtime.storage = SigningFails(real.root, real.base_url, real.upload_signer, real.download_signer)
+    try:
+        response = await client.post(f"{world.base}/batch-upload", json=BATCH, headers=world.editor)
+    finally:
+        runtime.storage = real
+    assert response.status_code == 503 and response.json()["code"] == "storage_unavailable"
+    assert response.headers["retry-after"]
+    assert await snapshot(client, world) == before
+
+
+async def test_a_database_failure_mid_insert_writes_nothing(client, world, host):
+    """The database drops out while the nodes are being inserted: 503, and neither the nodes nor the
+    revision bump that preceded them remain."""
+    await client.post(f"{world.base}/folders", json={"name": "before"}, headers=world.editor)
+    before = await snapshot(client, world)
+
+    def fail_node_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO APP_ASSET_NODES"):
+            raise sqlalchemy.exc.TimeoutError("injected: the database stopped answering")
+
+    engine = host.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", fail_node_inserts)
+    try:
+        response = await client.post(f"{world.base}/batch-upload", json=BATCH, headers=world.editor)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_node_inserts)
+    assert response.status_code == 503, response.text
+    assert await snapshot(client, world) == before
+    # ...and the app works again at once.
+    again = await client.post(f"{world.base}/batch-upload", json=BATCH, headers=world.editor)
+    assert again.status_code == 201
+    assert again.json()["revision"] == before["revision"] + 1

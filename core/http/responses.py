@@ -8,6 +8,7 @@ added by ``error_responses`` itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, cast
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
@@ -50,7 +51,8 @@ def error_responses(*statuses: int, oauth: Iterable[int] = ()) -> dict[int, Resp
             documented[status] = ResponseSpec(OAuthErrorBody, description=description)
         elif status in rfc:
             documented[status] = ResponseSpec(
-                ErrorBody | OAuthErrorBody,
+                # A union is a valid body type; Litestar's annotation says otherwise with pydantic installed.
+                cast(Any, ErrorBody | OAuthErrorBody),
                 description=DESCRIPTIONS.get(status, "error") + " RFC errors answer {\"error\": code}.",
             )
         else:

@@ -84,7 +84,7 @@ async def _delete_orphans(host: Any, runtime: Any) -> int:
         batch.clear()
         return len(orphaned)
 
-    async for key in runtime.storage.keys():
+    async for key in runtime.storage.object_keys():
         try:
             batch.append((key, uuid.UUID(key.rsplit("/", 1)[1])))
         except ValueError:

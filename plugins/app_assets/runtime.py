@@ -27,7 +27,13 @@ def runtime_of(ctx: HostContext) -> Runtime:
     runtime = ctx.extras.get(_EXTRAS_KEY)
     if runtime is None:
         settings: AppAssetsSettings = ctx.plugin_settings(NAME) or AppAssetsSettings()
-        storage = LocalStorage.for_host(ctx, settings.local_root)
+        storage: ObjectStorage
+        if settings.storage == "s3":
+            from plugins.app_assets.s3 import S3Storage
+
+            storage = S3Storage(settings.s3)
+        else:
+            storage = LocalStorage.for_host(ctx, settings.local_root)
         runtime = Runtime(ctx, settings, storage)
         ctx.extras[_EXTRAS_KEY] = runtime
     return runtime

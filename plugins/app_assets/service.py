@@ -451,8 +451,9 @@ async def complete(
     for node_id, sha256 in items:
         node = file_of(tree, node_id)
         expected_sha = sha256 or node.sha256
-        # Asked always: a backend that can tell (the local one) records it even when nobody declared one.
-        info = await runtime.storage.stat(app.key(node.id), with_sha256=True)
+        # A backend that hashes cheaply (the local one) records it even when nobody declared one.
+        with_sha256 = expected_sha is not None or runtime.storage.hashes_cheaply
+        info = await runtime.storage.stat(app.key(node.id), with_sha256=with_sha256)
         if info is None:
             raise errors.not_ready(f"{tree.path_of(node.id)}: no bytes were uploaded", "upload_missing")
         if info.size != node.size:

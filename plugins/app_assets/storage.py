@@ -45,6 +45,9 @@ class StorageError(Exception):
 class ObjectStorage(Protocol):
     """What the routes and jobs need of a storage backend."""
 
+    # Whether ``stat`` can give a SHA-256 without moving the object over the network.
+    hashes_cheaply: bool
+
     def upload_url(self, key: str, *, node_id: uuid.UUID, size: int, expires_in: int) -> str: ...
 
     def download_url(self, key: str, *, filename: str, expires_in: int) -> str: ...
@@ -57,7 +60,7 @@ class ObjectStorage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    def keys(self) -> AsyncIterator[str]: ...
+    def object_keys(self) -> AsyncIterator[str]: ...
 
 
 class UploadGrant(msgspec.Struct, frozen=True):
@@ -80,6 +83,8 @@ _encode = msgspec.json.Encoder().encode
 
 class LocalStorage:
     """Objects as files under ``root`` (``root/<key>``); transfers go through this server's signed URLs."""
+
+    hashes_cheaply = True
 
     def __init__(self, root: Path, base_url: str, upload: Signer, download: Signer) -> None:
         self.root = root
@@ -130,7 +135,7 @@ class LocalStorage:
         # Idempotent: deleting twice is deleting once.
         await anyio.Path(self.path_of(key)).unlink(missing_ok=True)
 
-    async def keys(self) -> AsyncIterator[str]:
+    async def object_keys(self) -> AsyncIterator[str]:
         base = self.root / "app_assets"
         for path in await anyio.to_thread.run_sync(lambda: sorted(base.rglob("*")) if base.exists() else []):
             if path.is_file() and ".part-" not in path.name:

@@ -21,6 +21,7 @@ SCRIPTS = {
     "device": "device_bench.py",
     "apps": "apps_bench.py",
     "login_storm": "login_storm_bench.py",
+    "assets": "assets_bench.py",
 }
 TIMEOUT_S = 480  # per script; the defaults finish in well under that
 

@@ -170,7 +170,7 @@ class LogSettings(msgspec.Struct, forbid_unknown_fields=True):
 
 
 # The community plugins; sso_enterprise is opt-in.
-DEFAULT_PLUGINS = ("oauth_device", "openapi_apps")
+DEFAULT_PLUGINS = ("oauth_device", "openapi_apps", "app_assets")
 
 
 class PluginsSettings(msgspec.Struct, forbid_unknown_fields=True):

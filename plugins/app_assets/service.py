@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -190,6 +190,42 @@ class Mutation:
         return {"updated_by": self.app.actor, "updated_at": self.runtime.now()}
 
 
+# The node columns a bulk insert writes, with their PostgreSQL array types for ``unnest``.
+_BULK_COLUMNS = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("app_id", "uuid"),
+    ("parent_id", "uuid"),
+    ("node_type", "text"),
+    ("name", "text"),
+    ("extension", "text"),
+    ("size", "bigint"),
+    ("position", "integer"),
+    ("status", "text"),
+    ("sha256", "text"),
+    ("created_by", "uuid"),
+    ("updated_by", "uuid"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+)
+# Built from the constant column list above (no input reaches it).
+_UNNEST_INSERT = text(
+    f"INSERT INTO app_asset_nodes ({', '.join(name for name, _ in _BULK_COLUMNS)}) "  # noqa: S608
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{name} AS {kind}[])' for name, kind in _BULK_COLUMNS)})"
+)
+
+
+async def insert_nodes(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """All rows in one statement on PostgreSQL (one array per column, zipped by ``unnest``), whatever
+    their number; elsewhere SQLAlchemy's multi-row INSERTs (SQLite caps the parameters of one)."""
+    if not rows:
+        return
+    if session.bind.dialect.name != "postgresql":
+        await session.execute(insert(AssetNode), rows)
+        return
+    await session.execute(_UNNEST_INSERT, {name: [row[name] for row in rows] for name, _ in _BULK_COLUMNS})
+
+
 def by_id(values: dict[uuid.UUID, Any]) -> Any:
     """``CASE id WHEN … THEN …``: one value per node, in one UPDATE (each comparison is bound with the
     id column's type, which a bare ``case(mapping, value=...)`` does not do)."""
@@ -309,8 +345,7 @@ async def batch_upload(
             entry["upload_url"] = runtime.storage.upload_url(
                 app.key(row["id"]), node_id=row["id"], size=row["size"], expires_in=ttl
             )
-        # One bulk insert (SQLAlchemy sends it as multi-row INSERTs, 1,000 rows a statement at most).
-        await m.session.execute(insert(AssetNode), plan.rows)
+        await insert_nodes(m.session, plan.rows)
         return m.revision, plan.answer
 
 

@@ -46,11 +46,11 @@ def test_builtin_and_example_plugins_share_one_entry_point_group():
 
 
 def test_default_enabled_plugins():
-    """Without configuration the community plugins run: oauth_device and openapi_apps."""
-    assert DEFAULT_PLUGINS == ("oauth_device", "openapi_apps")
-    assert Settings().plugins.enabled == ["oauth_device", "openapi_apps"]
+    """Without configuration the community plugins run: oauth_device, openapi_apps and app_assets."""
+    assert DEFAULT_PLUGINS == ("oauth_device", "openapi_apps", "app_assets")
+    assert Settings().plugins.enabled == ["oauth_device", "openapi_apps", "app_assets"]
     loaded = load_plugins(Settings().plugins.enabled)
-    assert sorted(loaded.settings) == ["oauth_device", "openapi_apps"]
+    assert sorted(loaded.settings) == ["app_assets", "oauth_device", "openapi_apps"]
     assert loaded.manager.get_plugin("hello") is None  # installed, not enabled
 
 

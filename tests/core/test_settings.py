@@ -42,7 +42,7 @@ def test_default_config_is_the_embedded_default(tmp_path):
     assert settings.mode == "embedded"
     assert settings.database.url.startswith("sqlite+aiosqlite:///")
     assert (settings.state.backend, settings.jobs.backend) == ("memory", "inprocess")
-    assert settings.plugins.enabled == ["oauth_device", "openapi_apps"]
+    assert settings.plugins.enabled == ["oauth_device", "openapi_apps", "app_assets"]
 
 
 def test_default_config_file_repeats_the_code_defaults():

@@ -25,6 +25,7 @@ import pytest
 from core.testing import factories
 from core.testing.token_issuer import TOKEN_ISSUER, bearer_for
 
+ENABLED_PLUGINS = ["app_assets", TOKEN_ISSUER]
 S3_KEYS = {"access_key_id": "testing", "secret_access_key": "testing-secret"}
 TEST_ORIGIN = "testserver.local"
 
@@ -89,7 +90,7 @@ async def send(client: Any, method: str, url: str, **kw: Any) -> httpx.Response:
 
 @pytest.fixture
 def enabled_plugins() -> list[str]:
-    return ["app_assets", TOKEN_ISSUER]
+    return list(ENABLED_PLUGINS)
 
 
 @dataclass

@@ -16,6 +16,8 @@ from plugins.app_assets.tree import Tree
 from .conftest import World
 
 ROUNDS = 8
+# The lock is the database's: which storage holds the bytes does not matter here.
+pytestmark = pytest.mark.parametrize("storage_kind", ["local"])
 
 
 async def folders(client: Any, world: World, *names: str) -> list[str]:

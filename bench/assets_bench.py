@@ -33,6 +33,7 @@ from seed import seed_owner, with_context
 from core.domain import services
 
 NAME = "assets"
+PORT = 5177
 FANOUT = 8
 MAX_DEPTH = 8
 BIG = 100 * 1024 * 1024
@@ -102,7 +103,12 @@ def main() -> int:
     runs: dict[str, Any] = {}
     with Stack(NAME) as stack:
         config = stack.config(
-            {"plugins": {"enabled": builtin_plugins()}, "bearer": {"rate_limit_per_token": LIMITER_OFF}},
+            {
+                "plugins": {"enabled": builtin_plugins()},
+                "bearer": {"rate_limit_per_token": LIMITER_OFF},
+                # The signed transfer URLs are built from it: this server's own address.
+                "console_api_url": f"http://127.0.0.1:{PORT}",
+            },
             "assets",
         )
         stack.migrate(config)
@@ -115,7 +121,7 @@ def main() -> int:
             )
             for label in ("b100", "b1000", "b10000", "naive", "big")
         }
-        server = stack.server(config, 5177)
+        server = stack.server(config, PORT)
         token = asyncio.run(mint_token(server.base, seeded.email))
         headers = {"Authorization": f"Bearer {token}"}
 

@@ -14,6 +14,9 @@ from core.api import app_of_subject, current_subject, parse_uuid, require_role
 from plugins.app_assets import errors
 from plugins.app_assets.service import AppScope
 
+# The app modes that have a file tree (upstream's rule: the agent-sandbox workflows).
+ASSET_MODES = ("workflow", "advanced-chat")
+
 
 async def app_scope(connection: ASGIConnection[Any, Any, Any, Any], app_id: str, *, write: bool) -> AppScope:
     """The app, if the caller may read it (and, for ``write``, edit it): 404 otherwise, 403 for a member
@@ -26,6 +29,8 @@ async def app_scope(connection: ASGIConnection[Any, Any, Any, Any], app_id: str,
         found = await app_of_subject(conn, parsed, caller.memberships)
     if found is None:
         raise errors.app_not_found()
+    if found.app.mode not in ASSET_MODES:
+        raise errors.app_not_found(f"App mode is not in the supported list: {', '.join(ASSET_MODES)}")
     if write:
         require_role(caller, str(found.app.tenant_id), "editor")
     return AppScope(found.app.tenant_id, found.app.id, uuid.UUID(str(caller.account_id)))

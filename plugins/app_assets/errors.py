@@ -10,8 +10,8 @@ def node_not_found() -> ApiError:
     return ApiError(404, "App asset node not found.", code="app_asset_node_not_found")
 
 
-def app_not_found() -> ApiError:
-    return ApiError(404, "app not found", code="app_not_found")
+def app_not_found(message: str = "app not found") -> ApiError:
+    return ApiError(404, message, code="app_not_found")
 
 
 def path_conflict(path: str) -> ApiError:

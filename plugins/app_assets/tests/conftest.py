@@ -97,6 +97,7 @@ def enabled_plugins() -> list[str]:
 class World:
     app_id: str
     base: str
+    workspace: Any
     editor: dict[str, str]
     reader: dict[str, str]
     outsider: dict[str, str]
@@ -112,6 +113,7 @@ async def world(host: Any) -> World:
     app = await factories.app(host, ws, "Skills", "workflow")
     return World(
         app_id=str(app.id),
+        workspace=ws,
         base=f"/console/api/apps/{app.id}/assets",
         editor=await bearer_for(host, ed.account.id),
         reader=await bearer_for(host, rita.account.id),

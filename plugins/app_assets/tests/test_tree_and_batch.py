@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.testing import factories
+
 from .conftest import World
 
 DOCS = {
@@ -176,6 +178,13 @@ async def test_who_may_read_and_write(client, world):
         response = await client.get(f"{base}/tree", headers=who)
         assert response.status_code == 404 and response.json()["code"] == "app_not_found"
     assert (await client.get(f"{world.base}/tree")).status_code == 401
+
+
+async def test_only_workflow_apps_have_files(client, world, host):
+    """A chat app has no file tree: 404 app_not_found saying which modes do (upstream's rule)."""
+    chat = await factories.app(host, world.workspace, "Chatty", "chat")
+    response = await client.get(f"/console/api/apps/{chat.id}/assets/tree", headers=world.editor)
+    assert response.status_code == 404 and "workflow" in response.json()["message"]
 
 
 async def test_rename_move_reorder_delete_and_if_match(client, world):

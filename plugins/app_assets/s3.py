@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -26,7 +27,7 @@ from plugins.app_assets.settings import S3Settings
 from plugins.app_assets.storage import CHUNK, ObjectInfo, StorageError
 
 if TYPE_CHECKING:
-    from obstore.store import ClientConfig
+    from obstore.store import ClientConfig, RetryConfig
 
 
 def _quote(value: str) -> str:
@@ -88,10 +89,20 @@ class S3Storage:
         }
         if settings.session_token:
             config["session_token"] = settings.session_token
-        plain_http = (settings.endpoint or "").startswith("http://")
-        options: ClientConfig = {"allow_http": True} if plain_http else {}
+        # Bounded like every other dependency: an unreachable or stalled store fails within about two
+        # seconds (one retry), and the route answers 503, instead of obstore's default minutes of retries.
+        options: ClientConfig = {
+            "connect_timeout": timedelta(seconds=1),
+            "read_timeout": timedelta(seconds=5),
+        }
+        if (settings.endpoint or "").startswith("http://"):
+            options["allow_http"] = True
+        retry: RetryConfig = {"max_retries": 1, "retry_timeout": timedelta(seconds=2)}
         self.store = S3Store(
-            settings.bucket, **{k: v for k, v in config.items() if v is not None}, client_options=options
+            settings.bucket,
+            **{k: v for k, v in config.items() if v is not None},
+            client_options=options,
+            retry_config=retry,
         )
 
     def upload_url(self, key: str, *, node_id: Any, size: int, expires_in: int) -> str:

@@ -3,15 +3,19 @@ revision are as before) and the client gets a clear error, never a partial tree.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import msgspec
+import pytest
 import sqlalchemy.exc
 from sqlalchemy import event
 
 from plugins.app_assets.runtime import runtime_of
+from plugins.app_assets.s3 import S3Storage
 from plugins.app_assets.storage import StorageError
 
-from .conftest import World
+from .conftest import World, free_port
 
 BATCH = {
     "children": [
@@ -82,3 +86,33 @@ async def test_a_database_failure_mid_insert_writes_nothing(client, world, host)
     again = await client.post(f"{world.base}/batch-upload", json=BATCH, headers=world.editor)
     assert again.status_code == 201
     assert again.json()["revision"] == before["revision"] + 1
+
+
+@pytest.mark.parametrize("storage_kind", ["s3"])
+async def test_an_unreachable_object_store_is_a_fast_503(client, world, host):
+    """Object storage down (nothing listens at its address): the routes that need it answer 503 with
+    Retry-After within about two seconds, and the file stays as it was."""
+    made = await client.post(
+        f"{world.base}/files/upload", json={"name": "a.txt", "size": 1}, headers=world.editor
+    )
+    node_id = made.json()["node"]["id"]
+    runtime = runtime_of(host)
+    real = runtime.storage
+    assert isinstance(real, S3Storage)
+    runtime.storage = S3Storage(
+        msgspec.structs.replace(real.settings, endpoint=f"http://127.0.0.1:{free_port()}")
+    )
+    try:
+        started = time.monotonic()
+        response = await client.post(f"{world.base}/files/{node_id}/complete", json={}, headers=world.editor)
+        elapsed = time.monotonic() - started
+        written = await client.put(
+            f"{world.base}/files/{node_id}", json={"content": "x"}, headers=world.editor
+        )
+    finally:
+        runtime.storage = real
+    assert response.status_code == 503 and response.json()["code"] == "storage_unavailable"
+    assert response.headers["retry-after"] and elapsed < 4, elapsed
+    assert written.status_code == 503
+    tree = (await client.get(f"{world.base}/tree", headers=world.reader)).json()
+    assert tree["children"][0]["status"] == "pending"

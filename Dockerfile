@@ -36,7 +36,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 difyd \
  && useradd --system --uid 10001 --gid difyd --home-dir /var/lib/difyd --shell /usr/sbin/nologin difyd \
- && install -d -o difyd -g difyd -m 0750 /var/lib/difyd
+ && install -d -o difyd -g difyd -m 0750 /var/lib/difyd /var/lib/difyd/assets
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels difyd
 COPY --chown=root:root config/production.example.toml /etc/difyd/difyd.toml

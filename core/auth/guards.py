@@ -51,7 +51,9 @@ def account_guard(scope: str = SCOPE_FULL) -> Any:
     bearer = bearer_guard(accept=[ACCOUNT], scope=scope)
 
     async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        if connection.headers.get("authorization"):
+        # A bearer token decides when one is sent; any other scheme (a proxy's Basic credentials, say)
+        # leaves the console session to decide.
+        if connection.headers.get("authorization", "")[:7].lower() == "bearer ":
             await bearer(connection, handler)
             return
         await console_session_guard(connection, handler)

@@ -68,7 +68,7 @@ class CompleteItem(msgspec.Struct):
 
 
 class CompleteMany(msgspec.Struct):
-    files: Annotated[list[CompleteItem], msgspec.Meta(min_length=1, max_length=1000)]
+    files: Annotated[list[CompleteItem], msgspec.Meta(min_length=1, max_length=200)]
 
 
 class FlatNode(msgspec.Struct):

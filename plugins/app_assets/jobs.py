@@ -16,31 +16,43 @@ from plugins.app_assets import service
 from plugins.app_assets.models import PENDING, AssetNode, DeletedObject
 from plugins.app_assets.runtime import runtime_of
 from plugins.app_assets.service import AppScope
+from plugins.app_assets.storage import STAGED, StorageError
 
 log = structlog.get_logger("difyd.app_assets")
 BATCH = 500
 
 
 async def delete_objects(ctx: dict[str, Any]) -> int:
-    """Delete the outbox's objects from storage, then their outbox rows; returns how many went. A
-    storage failure leaves the rest for the next run (every five minutes, and after each delete)."""
+    """Delete the outbox's objects from storage, then their outbox rows; returns how many went. A key
+    storage refuses stays in the outbox for the next run (every five minutes, and after each delete)
+    and does not hold up the others."""
     host = host_of(ctx)
     runtime = runtime_of(host)
-    done = 0
+    done, failed = 0, 0
     while True:
         async with host.session() as session:
             rows = (
-                await session.execute(select(DeletedObject.id, DeletedObject.object_key).limit(BATCH))
+                await session.execute(
+                    select(DeletedObject.id, DeletedObject.object_key)
+                    .order_by(DeletedObject.id)
+                    .offset(failed)
+                    .limit(BATCH)
+                )
             ).all()
         if not rows:
             return done
-        for _, key in rows:
-            await runtime.storage.delete(key)
-        async with host.session() as session:
-            await session.execute(
-                delete(DeletedObject).where(DeletedObject.id.in_([row_id for row_id, _ in rows]))
-            )
-        done += len(rows)
+        deleted = []
+        for row_id, key in rows:
+            try:
+                await runtime.storage.delete(key)
+                deleted.append(row_id)
+            except StorageError as exc:
+                failed += 1
+                log.warning("app_assets_delete_failed", object_key=key, error=str(exc))
+        if deleted:
+            async with host.session() as session:
+                await session.execute(delete(DeletedObject).where(DeletedObject.id.in_(deleted)))
+        done += len(deleted)
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
@@ -71,22 +83,30 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 async def _delete_orphans(host: Any, runtime: Any) -> int:
-    """Objects under ``app_assets/`` whose node id is not in the table go to the outbox."""
+    """Objects under ``app_assets/`` whose node is gone go to the outbox, and so do staged uploads
+    (S3) whose node is gone or already complete."""
     found = 0
-    batch: list[tuple[str, uuid.UUID]] = []
+    batch: list[tuple[str, uuid.UUID, bool]] = []
 
     async def flush() -> int:
-        ids = [node_id for _, node_id in batch]
+        ids = [node_id for _, node_id, _ in batch]
         async with host.session() as session:
-            known = set((await session.execute(select(AssetNode.id).where(AssetNode.id.in_(ids)))).scalars())
-            orphaned = [key for key, node_id in batch if node_id not in known]
+            rows = await session.execute(select(AssetNode.id, AssetNode.status).where(AssetNode.id.in_(ids)))
+            status = dict(rows.tuples().all())
+            orphaned = [
+                key
+                for key, node_id, staged in batch
+                if node_id not in status or (staged and status[node_id] != PENDING)
+            ]
             await service.outbox(session, orphaned, runtime)
         batch.clear()
         return len(orphaned)
 
     async for key in runtime.storage.object_keys():
+        name = key.rsplit("/", 1)[1]
+        staged = name.endswith(STAGED)
         try:
-            batch.append((key, uuid.UUID(key.rsplit("/", 1)[1])))
+            batch.append((key, uuid.UUID(name.removesuffix(STAGED)), staged))
         except ValueError:
             continue  # not one of ours
         if len(batch) >= BATCH:

@@ -12,6 +12,9 @@ import unicodedata
 from collections.abc import Container
 
 MAX_NAME = 255
+# Control, format (zero-width, bidi overrides), surrogate, line and paragraph separator characters:
+# they hide, reorder or split what a name shows, in the tree and in a download's file name.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def name_problem(name: str) -> str | None:
@@ -22,8 +25,8 @@ def name_problem(name: str) -> str | None:
         return "a name cannot be . or .."
     if "/" in name or "\\" in name:
         return "a name cannot contain / or \\"
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        return "a name cannot contain control characters"
+    if any(unicodedata.category(char) in _INVISIBLE for char in name):
+        return "a name cannot contain control, format (invisible or bidirectional) or separator characters"
     return None
 
 
@@ -36,10 +39,13 @@ def extension_of(name: str, node_type: str) -> str:
 
 def unique_name(name: str, is_file: bool, taken: Container[str]) -> str:
     """``name``, or the first free ``name N`` (files keep their extension last: ``a.md`` → ``a 1.md``,
-    ``.env`` → ``.env 1``). A suffix that would pass 255 characters shortens the stem instead."""
+    ``.env`` → ``.env 1``). A suffix that would pass 255 characters shortens the stem instead, so the
+    result is always a valid name."""
     if name not in taken:
         return name
     stem, ext = os.path.splitext(name) if is_file else (name, "")
+    if len(ext) > MAX_NAME // 2:  # an "extension" this long is part of the name: never cut the number off
+        stem, ext = name, ""
     number = 1
     while True:
         suffix = f" {number}{ext}"

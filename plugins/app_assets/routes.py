@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import structlog
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import ValidationException
 from litestar.params import Parameter
@@ -57,7 +58,9 @@ IfMatch = Annotated[
         description='a revision the tree must still be at, as its ETag gave it ("7")',
     ),
 ]
-_REVISION = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+# A strong entity tag only (RFC 9110 §13.1.1: If-Match never matches a weak one), quoted or bare.
+_REVISION = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
+log = structlog.get_logger("difyd.app_assets")
 WRITE_ERRORS = error_responses(*BEARER_GUARDED, 400, 404, 409, 412, 413)
 
 
@@ -249,7 +252,10 @@ class AssetsController(Controller):
         revision = await service.delete_node(
             runtime, app, expected_revision(if_match), service.node_ref(node_id)
         )
-        await runtime.ctx.jobs.enqueue("app_assets.delete_objects")
+        try:  # the delete has committed: a queue that cannot take the job now must not undo its answer
+            await runtime.ctx.jobs.enqueue("app_assets.delete_objects")
+        except Exception as exc:  # the five-minute schedule deletes the bytes instead
+            log.warning("app_assets_enqueue_failed", error_type=type(exc).__name__)
         return _tagged(Result(result="success"), revision)
 
     @post(

@@ -1,8 +1,10 @@
 """S3-compatible object storage through ``obstore``: objects are read, written, listed and deleted by
 obstore, and clients move bytes with presigned URLs.
 
-Upload URLs are obstore's presigned PUTs (SigV4, 1 key, a short lifetime). A presigned PUT cannot cap
-the size, so ``complete`` checks it (a wrong size stays pending, and the sweeper removes it).
+Upload URLs are obstore's presigned PUTs (SigV4, one key, a short lifetime) to a staging key beside the
+object's (``<key>.staged``). A presigned PUT can neither cap the size nor be revoked, so ``complete``
+checks the staged bytes (a wrong size stays pending; the sweeper removes it) and only then copies them
+to the object's key: a replay of the URL after that reaches the staging key, which nobody reads.
 
 Download URLs must also tell S3 to answer ``Content-Disposition: attachment`` with the node's name,
 which needs the ``response-content-disposition`` query parameter inside the signature; obstore cannot
@@ -24,7 +26,7 @@ import obstore
 from obstore.store import S3Store
 
 from plugins.app_assets.settings import S3Settings
-from plugins.app_assets.storage import CHUNK, ObjectInfo, StorageError
+from plugins.app_assets.storage import CHUNK, STAGED, ObjectInfo, StorageError
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
@@ -107,7 +109,7 @@ class S3Storage:
 
     def upload_url(self, key: str, *, node_id: Any, size: int, expires_in: int) -> str:
         try:
-            return str(obstore.sign(self.store, "PUT", key, datetime.timedelta(seconds=expires_in)))
+            return str(obstore.sign(self.store, "PUT", key + STAGED, datetime.timedelta(seconds=expires_in)))
         except Exception as exc:  # obstore raises its own error types; all mean "could not sign"
             raise StorageError(f"could not sign an upload URL ({type(exc).__name__})") from exc
 
@@ -132,6 +134,17 @@ class S3Storage:
             raise StorageError(f"could not read the object ({type(exc).__name__})") from exc
         return ObjectInfo(int(meta["size"]), digest.hexdigest())
 
+    async def stat_upload(self, key: str, *, with_sha256: bool) -> ObjectInfo | None:
+        return await self.stat(key + STAGED, with_sha256=with_sha256)
+
+    async def finish_upload(self, key: str) -> None:
+        """Copy the staged upload to the object's key (a server-side copy), then drop the staging copy."""
+        try:
+            await obstore.copy_async(self.store, key + STAGED, key)
+            await obstore.delete_async(self.store, key + STAGED)
+        except Exception as exc:
+            raise StorageError(f"could not finish the upload ({type(exc).__name__})") from exc
+
     async def read(self, key: str) -> bytes | None:
         try:
             result = await obstore.get_async(self.store, key)
@@ -149,7 +162,8 @@ class S3Storage:
 
     async def delete(self, key: str) -> None:
         try:
-            await obstore.delete_async(self.store, key)  # deleting a missing key succeeds
+            # The object and any staged upload of it; deleting a missing key succeeds.
+            await obstore.delete_async(self.store, [key, key + STAGED])
         except FileNotFoundError:
             pass
         except Exception as exc:

@@ -226,6 +226,10 @@ async def insert_nodes(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     await session.execute(_UNNEST_INSERT, {name: [row[name] for row in rows] for name, _ in _BULK_COLUMNS})
 
 
+# Siblings renumbered per UPDATE: three parameters each stay well under a driver's 32,767.
+RENUMBER_CHUNK = 5000
+
+
 def by_id(values: dict[uuid.UUID, Any]) -> Any:
     """``CASE id WHEN … THEN …``: one value per node, in one UPDATE (each comparison is bound with the
     id column's type, which a bare ``case(mapping, value=...)`` does not do)."""
@@ -417,11 +421,13 @@ async def reorder(
         }
         for sibling in siblings:
             sibling.position = moved.get(sibling.id, sibling.position)
-        if moved:  # one statement renumbers them all
+        changed = list(moved.items())
+        for start in range(0, len(changed), RENUMBER_CHUNK):  # one statement per chunk of siblings
+            chunk = dict(changed[start : start + RENUMBER_CHUNK])
             await m.session.execute(
                 update(AssetNode)
-                .where(AssetNode.id.in_(list(moved)))
-                .values(position=by_id(moved), **m.stamp())
+                .where(AssetNode.id.in_(list(chunk)))
+                .values(position=by_id(chunk), **m.stamp())
             )
         return m.revision, node
 
@@ -451,21 +457,18 @@ async def outbox(session: AsyncSession, keys: Iterable[str], runtime: Runtime) -
 async def write_text(
     runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, content: str
 ) -> tuple[int, Node]:
-    """Store text as a file's bytes, then record its size (ready). The bytes are written before the
-    transaction (storage I/O never holds the app's lock); if the node went meanwhile, they are handed
-    to the deletion outbox."""
+    """Store text as a file's bytes and record its size and SHA-256 (ready).
+
+    The bytes are written under the app's lock, after ``If-Match`` and the node have been checked: a
+    refused write changes nothing, and two writers cannot leave one's bytes with the other's size and
+    hash. The lock is the database's row lock (it never lapses like a lease), and the write is at most
+    ``max_text_bytes`` with storage calls bounded, so holding it is short."""
     data = content.encode()
     if len(data) > runtime.settings.max_text_bytes:
         raise errors.file_too_large(runtime.settings.max_text_bytes)
-    async with runtime.ctx.session() as session:
-        file_of(await load_tree(session, app.app_id), node_id)
-    assert node_id is not None
-    await runtime.storage.write(app.key(node_id), data)
     async with Mutation(runtime, app, expected) as m:
-        node = m.tree.nodes.get(node_id)
-        if node is None or node.node_type != FILE:
-            await outbox(m.session, [app.key(node_id)], runtime)
-            raise errors.node_not_found()
+        node = file_of(m.tree, node_id)
+        await runtime.storage.write(app.key(node.id), data)
         node.size, node.status, node.sha256 = len(data), READY, hashlib.sha256(data).hexdigest()
         await m.session.execute(
             update(AssetNode)
@@ -485,10 +488,18 @@ async def complete(
     checked: list[tuple[Node, int, str | None]] = []
     for node_id, sha256 in items:
         node = file_of(tree, node_id)
+        if node.status == READY:
+            checked.append((node, node.size, node.sha256))  # completed already: nothing to check again
+            continue
+        if sha256 and node.sha256 and sha256 != node.sha256:
+            raise errors.not_ready(
+                f"{tree.path_of(node.id)}: a different SHA-256 was declared when the file was created",
+                "sha256_mismatch",
+            )
         expected_sha = sha256 or node.sha256
         # A backend that hashes cheaply (the local one) records it even when nobody declared one.
         with_sha256 = expected_sha is not None or runtime.storage.hashes_cheaply
-        info = await runtime.storage.stat(app.key(node.id), with_sha256=with_sha256)
+        info = await runtime.storage.stat_upload(app.key(node.id), with_sha256=with_sha256)
         if info is None:
             raise errors.not_ready(f"{tree.path_of(node.id)}: no bytes were uploaded", "upload_missing")
         if info.size != node.size:
@@ -500,19 +511,23 @@ async def complete(
             raise errors.not_ready(f"{tree.path_of(node.id)}: SHA-256 does not match", "sha256_mismatch")
         checked.append((node, info.size, info.sha256 or expected_sha))
     async with Mutation(runtime, app, None) as m:
-        done = []
+        done, ready = [], {}
         for node, size, sha in checked:
             current = m.tree.nodes.get(node.id)
             if current is None:
                 raise errors.node_not_found()
-            current.size, current.status, current.sha256 = size, READY, sha
             done.append(current)
-        ready = {node.id: node.sha256 for node in done}
-        await m.session.execute(
-            update(AssetNode)
-            .where(AssetNode.id.in_(list(ready)))
-            .values(status=READY, sha256=by_id(ready), **m.stamp())
-        )
+            if current.status == PENDING:  # a text write may have made it ready meanwhile: keep that
+                current.size, current.status, current.sha256 = size, READY, sha
+                ready[current.id] = sha
+        for node_id in ready:  # the uploaded bytes become the file's (S3: out of the staging key)
+            await runtime.storage.finish_upload(app.key(node_id))
+        if ready:
+            await m.session.execute(
+                update(AssetNode)
+                .where(AssetNode.id.in_(list(ready)))
+                .values(status=READY, sha256=by_id(ready), **m.stamp())
+            )
         return m.revision, done
 
 

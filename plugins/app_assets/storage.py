@@ -28,6 +28,11 @@ DOWNLOAD_PATH = "/files/app-assets/download"
 CHUNK = 256 * 1024
 
 
+# Where an S3 upload lands until ``complete`` moves it to the object's key: a presigned PUT stays valid
+# for its whole lifetime, so a replay after complete must not reach the file people read.
+STAGED = ".staged"
+
+
 def object_key(tenant_id: uuid.UUID, app_id: uuid.UUID, node_id: uuid.UUID) -> str:
     return f"app_assets/{tenant_id}/{app_id}/draft/{node_id}"
 
@@ -53,6 +58,14 @@ class ObjectStorage(Protocol):
     def download_url(self, key: str, *, filename: str, expires_in: int) -> str: ...
 
     async def stat(self, key: str, *, with_sha256: bool) -> ObjectInfo | None: ...
+
+    async def stat_upload(self, key: str, *, with_sha256: bool) -> ObjectInfo | None:
+        """What an upload URL for ``key`` has received so far (where ``complete`` looks)."""
+        ...
+
+    async def finish_upload(self, key: str) -> None:
+        """Make the received bytes the object at ``key`` (``complete``, under the app's lock)."""
+        ...
 
     async def read(self, key: str) -> bytes | None: ...
 
@@ -120,6 +133,13 @@ class LocalStorage:
         path = self.path_of(key)
         return await anyio.to_thread.run_sync(_stat, path, with_sha256)
 
+    async def stat_upload(self, key: str, *, with_sha256: bool) -> ObjectInfo | None:
+        # The upload route writes the object itself, and only while its node is pending.
+        return await self.stat(key, with_sha256=with_sha256)
+
+    async def finish_upload(self, key: str) -> None:
+        return None
+
     async def read(self, key: str) -> bytes | None:
         path = self.path_of(key)
         try:
@@ -136,10 +156,24 @@ class LocalStorage:
         await anyio.Path(self.path_of(key)).unlink(missing_ok=True)
 
     async def object_keys(self) -> AsyncIterator[str]:
-        base = self.root / "app_assets"
-        for path in await anyio.to_thread.run_sync(lambda: sorted(base.rglob("*")) if base.exists() else []):
-            if path.is_file() and ".part-" not in path.name:
-                yield path.relative_to(self.root).as_posix()
+        """Every object under ``app_assets/`` (unfinished ``.part-`` files aside), a folder at a time."""
+        pending = [self.root / "app_assets"]
+        while pending:
+            folder = pending.pop()
+            entries = await anyio.to_thread.run_sync(_entries, folder)
+            for path, is_dir in entries:
+                if is_dir:
+                    pending.append(path)
+                elif ".part-" not in path.name:
+                    yield path.relative_to(self.root).as_posix()
+
+
+def _entries(folder: Path) -> list[tuple[Path, bool]]:
+    try:
+        with os.scandir(folder) as found:
+            return [(Path(entry.path), entry.is_dir(follow_symlinks=False)) for entry in found]
+    except FileNotFoundError:
+        return []
 
 
 def _stat(path: Path, with_sha256: bool) -> ObjectInfo | None:

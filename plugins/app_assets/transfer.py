@@ -31,7 +31,7 @@ from core.api import (
     error_responses,
     parse_uuid,
 )
-from plugins.app_assets.models import PENDING, AssetNode
+from plugins.app_assets.models import PENDING, READY, AssetNode
 from plugins.app_assets.runtime import runtime_of
 from plugins.app_assets.storage import DOWNLOAD_PATH, UPLOAD_PATH, DownloadGrant, LocalStorage, UploadGrant
 
@@ -136,8 +136,14 @@ def _too_large(size: int) -> ApiError:
 async def download(request: Request[Any, Any, Any], token: Token) -> File:
     storage = _local(request)
     grant: DownloadGrant = _grant(storage.download_signer, token, DownloadGrant)
+    # The node must still be there, and ready: a file deleted after its URL was handed out is gone at
+    # once, not when the outbox job gets to its bytes.
+    ctx: HostContext = request.app.state.host
+    node_id = parse_uuid(grant.k.rsplit("/", 1)[-1])
+    async with ctx.reads.connect() as conn:
+        status = await conn.scalar(select(AssetNode.status).where(AssetNode.id == node_id))
     path = storage.path_of(grant.k)
-    if not await anyio.Path(path).is_file():
+    if status != READY or not await anyio.Path(path).is_file():
         raise ApiError(404, "the file is gone", code="app_asset_node_not_found")
     return File(
         path, filename=grant.f, content_disposition_type="attachment", media_type="application/octet-stream"

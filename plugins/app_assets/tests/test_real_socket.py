@@ -14,7 +14,7 @@ import uvicorn
 
 from core.app import create_app
 from core.testing import factories
-from core.testing.fixtures import host_for
+from core.testing.fixtures import host_for, truncate
 from core.testing.token_issuer import bearer_for
 
 from .conftest import free_port
@@ -72,3 +72,4 @@ async def test_upload_and_download_stream_over_a_real_connection(
         finally:
             server.should_exit = True
             await serving
+            await truncate(ctx)  # this host is the test's own: leave the database as the fixtures do

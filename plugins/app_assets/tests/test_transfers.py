@@ -102,7 +102,12 @@ async def test_complete_checks_size_and_sha256_and_keeps_the_file_pending(client
     await send(client, "PUT", made["upload_url"], content=DATA)
     wrong = await complete(client, world, node_id)
     assert wrong.status_code == 409 and wrong.json()["code"] == "sha256_mismatch"
-    right = await complete(client, world, node_id, sha256=hashlib.sha256(DATA).hexdigest())
+    tree = (await client.get(f"{world.base}/tree", headers=world.reader)).json()
+    assert tree["children"][0]["status"] == "pending"
+    # A checksum given only at complete is checked as well.
+    fresh = await new_file(client, world, "b.txt")
+    await send(client, "PUT", fresh["upload_url"], content=DATA)
+    right = await complete(client, world, fresh["node"]["id"], sha256=hashlib.sha256(DATA).hexdigest())
     assert right.status_code == 200 and right.json()["sha256"] == hashlib.sha256(DATA).hexdigest()
 
 

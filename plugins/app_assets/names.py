@@ -41,15 +41,22 @@ def unique_name(name: str, is_file: bool, taken: Container[str]) -> str:
     """``name``, or the first free ``name N`` (files keep their extension last: ``a.md`` → ``a 1.md``,
     ``.env`` → ``.env 1``). A suffix that would pass 255 characters shortens the stem instead, so the
     result is always a valid name."""
+    return numbered_name(name, is_file, taken)[0]
+
+
+def numbered_name(name: str, is_file: bool, taken: Container[str], start: int = 1) -> tuple[str, int]:
+    """``unique_name``, and the number it used (0: the name was free). Trying starts at ``start``: a
+    caller naming many copies of one name resumes where the last copy stopped instead of counting up
+    from 1 each time (12,000 copies: 12,000 tries, not 72 million)."""
     if name not in taken:
-        return name
+        return name, 0
     stem, ext = os.path.splitext(name) if is_file else (name, "")
     if len(ext) > MAX_NAME // 2:  # an "extension" this long is part of the name: never cut the number off
         stem, ext = name, ""
-    number = 1
+    number = start
     while True:
         suffix = f" {number}{ext}"
         candidate = stem[: MAX_NAME - len(suffix)] + suffix
         if candidate not in taken:
-            return candidate
+            return candidate, number
         number += 1

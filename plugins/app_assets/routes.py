@@ -61,6 +61,7 @@ IfMatch = Annotated[
 # A strong entity tag only (RFC 9110 §13.1.1: If-Match never matches a weak one), quoted or bare.
 _REVISION = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
 log = structlog.get_logger("difyd.app_assets")
+TEXT_BODY_BYTES = 16 * 1024 * 1024
 WRITE_ERRORS = error_responses(*BEARER_GUARDED, 400, 404, 409, 412, 413)
 
 
@@ -195,6 +196,8 @@ class AssetsController(Controller):
         "/files/{node_id:str}",
         summary="Replace a file's bytes with text",
         responses=WRITE_ERRORS,
+        # Room for max_text_bytes (5 MiB by default) of text, escaped as JSON; the text itself is checked.
+        request_max_body_size=TEXT_BODY_BYTES,
         **json_only(),
     )
     async def write_text(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-from dataclasses import dataclass
+import uuid
+import weakref
+from dataclasses import dataclass, field
 
 from core.api import HostContext
 from plugins.app_assets.settings import AppAssetsSettings
@@ -18,6 +21,17 @@ class Runtime:
     ctx: HostContext
     settings: AppAssetsSettings
     storage: ObjectStorage
+    # One lock per app in this process, taken before the database's: the changes of one app queue here
+    # instead of in SQLite's busy wait (which gives up after its timeout); unused locks go away.
+    _locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+
+    def app_lock(self, app_id: uuid.UUID) -> asyncio.Lock:
+        lock = self._locks.get(app_id)
+        if lock is None:
+            lock = self._locks[app_id] = asyncio.Lock()
+        return lock
 
     def now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.ctx.clock(), datetime.UTC)

@@ -140,21 +140,24 @@ def _ready_file(node: Node) -> Node:
 # -- the mutation protocol -------------------------------------------------------------------------------
 
 
-async def _begin(session: AsyncSession, app: AppScope, expected: int | None) -> tuple[int, Tree]:
-    """Take the app's revision (creating its row on first use) and load the tree under it."""
+async def _begin(
+    session: AsyncSession, app: AppScope, expected: int | None, *, bump: bool = True
+) -> tuple[int, Tree]:
+    """Take the app's revision (creating its row on first use) and load the tree under it. Without
+    ``bump`` the row is rewritten unchanged: the same lock, for a change that is not the tree's."""
     insert_row = {"id": uuid7(), "app_id": app.app_id, "tenant_id": app.tenant_id, "revision": 0}
     dialect = session.bind.dialect.name
     upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(AssetTree).values(**insert_row)
     await session.execute(upsert.on_conflict_do_nothing(index_elements=[AssetTree.app_id]))
-    bump = (
+    take = (
         update(AssetTree)
         .where(AssetTree.app_id == app.app_id)
-        .values(revision=AssetTree.revision + 1)
+        .values(revision=AssetTree.revision + (1 if bump else 0))
         .returning(AssetTree.revision)
     )
     if expected is not None:
-        bump = bump.where(AssetTree.revision == expected)
-    revision = (await session.execute(bump)).scalar()
+        take = take.where(AssetTree.revision == expected)
+    revision = (await session.execute(take)).scalar()
     if revision is None:
         raise errors.revision_mismatch(await revision_of(session, app.app_id))
     return int(revision), await load_tree(session, app.app_id)
@@ -165,16 +168,25 @@ class Mutation:
     ``m.revision``; the transaction commits on exit, and a unique-name race the checks could not see
     (they cannot, under the lock, but the database has the last word) is a 409."""
 
-    def __init__(self, runtime: Runtime, app: AppScope, expected: int | None) -> None:
-        self.runtime, self.app, self.expected = runtime, app, expected
+    def __init__(self, runtime: Runtime, app: AppScope, expected: int | None, *, bump: bool = True) -> None:
+        self.runtime, self.app, self.expected, self.bump = runtime, app, expected, bump
 
     async def __aenter__(self) -> Mutation:
-        self._context = self.runtime.ctx.session()
-        self.session = await self._context.__aenter__()
+        self._lock = self.runtime.app_lock(self.app.app_id)
+        await self._lock.acquire()
         try:
-            self.revision, self.tree = await _begin(self.session, self.app, self.expected)
+            self._context = self.runtime.ctx.session()
+            self.session = await self._context.__aenter__()
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
+            self.revision, self.tree = await _begin(self.session, self.app, self.expected, bump=self.bump)
         except BaseException as exc:
-            await self._context.__aexit__(type(exc), exc, exc.__traceback__)
+            try:
+                await self._context.__aexit__(type(exc), exc, exc.__traceback__)
+            finally:
+                self._lock.release()
             raise
         return self
 
@@ -185,6 +197,8 @@ class Mutation:
             if "unique" not in str(failed.orig).lower():
                 raise
             raise errors.path_conflict("a sibling already has that name") from failed
+        finally:
+            self._lock.release()
 
     def stamp(self) -> dict[str, Any]:
         return {"updated_by": self.app.actor, "updated_at": self.runtime.now()}
@@ -486,7 +500,7 @@ async def complete(
     async with runtime.ctx.session() as session:
         tree = await load_tree(session, app.app_id)
     checked: list[tuple[Node, int, str | None]] = []
-    for node_id, sha256 in items:
+    for node_id, sha256 in dict(reversed(items)).items():  # each file once (its first checksum)
         node = file_of(tree, node_id)
         if node.status == READY:
             checked.append((node, node.size, node.sha256))  # completed already: nothing to check again

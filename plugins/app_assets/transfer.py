@@ -33,6 +33,7 @@ from core.api import (
 )
 from plugins.app_assets.models import PENDING, READY, AssetNode
 from plugins.app_assets.runtime import runtime_of
+from plugins.app_assets.service import AppScope, Mutation
 from plugins.app_assets.storage import DOWNLOAD_PATH, UPLOAD_PATH, DownloadGrant, LocalStorage, UploadGrant
 
 Token = Annotated[str, Parameter(query="token", max_length=4096, description="the signed grant")]
@@ -94,33 +95,48 @@ async def upload(request: Request[Any, Any, Any], token: Token) -> None:
     if declared is not None and declared.isdigit() and int(declared) > grant.s:
         raise _too_large(grant.s)
     claim = CLAIM + grant.j
-    if not await ctx.state.set_if_absent(claim, b"1", ttl=runtime_of(ctx).settings.upload_url_seconds):
+    runtime = runtime_of(ctx)
+    if not await ctx.state.set_if_absent(claim, b"1", ttl=runtime.settings.upload_url_seconds):
         raise ApiError(409, "this link has been used (or is in use)", code="upload_url_used")
+    path = storage.path_of(grant.k)
+    part = path.with_name(f"{path.name}.part-{secrets.token_hex(6)}")
     try:
-        await _receive(request, storage.path_of(grant.k), grant.s)
+        await _receive(request, part, grant.s)
+        # The bytes become the file's under the app's lock, and only if it is still waiting for them:
+        # a text written meanwhile (which takes the same lock) is never overwritten by a late upload.
+        tenant_id, app_id = (parse_uuid(segment) for segment in grant.k.split("/")[1:3])
+        if tenant_id is None or app_id is None or node_id is None:
+            raise ApiError(403, "this link is not valid", code="invalid_link")
+        async with Mutation(runtime, AppScope(tenant_id, app_id, None), None, bump=False) as m:
+            node = m.tree.nodes.get(node_id)
+            if node is None:
+                raise ApiError(
+                    404, "the file this link was for no longer exists", code="app_asset_node_not_found"
+                )
+            if node.status != PENDING:
+                raise ApiError(409, "this file's upload is already complete", code="upload_url_used")
+            await anyio.to_thread.run_sync(os.replace, part, path)
     except BaseException:
         await ctx.state.delete(claim)  # nothing was stored: the same link may try again
         raise
-
-
-async def _receive(request: Request[Any, Any, Any], path: Any, size: int) -> None:
-    await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f"{path.name}.part-{secrets.token_hex(6)}")
-    received = 0
-    try:
-        async with await anyio.open_file(part, "wb") as handle:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > size:
-                    raise _too_large(size)
-                await handle.write(chunk)
-        if received != size:
-            raise ApiError(
-                400, f"{received} bytes arrived; this link is for exactly {size}", code="size_mismatch"
-            )
-        await anyio.to_thread.run_sync(os.replace, part, path)
     finally:
         await anyio.Path(part).unlink(missing_ok=True)
+
+
+async def _receive(request: Request[Any, Any, Any], part: Any, size: int) -> None:
+    """The body into ``part``, cut off the moment it passes ``size``: exactly ``size`` bytes or an error."""
+    await anyio.Path(part.parent).mkdir(parents=True, exist_ok=True)
+    received = 0
+    async with await anyio.open_file(part, "wb") as handle:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > size:
+                raise _too_large(size)
+            await handle.write(chunk)
+    if received != size:
+        raise ApiError(
+            400, f"{received} bytes arrived; this link is for exactly {size}", code="size_mismatch"
+        )
 
 
 def _too_large(size: int) -> ApiError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -175,3 +176,38 @@ async def test_one_key_storage_refuses_does_not_hold_up_the_others(client, world
     assert len(keys) == 1 and keys[0].endswith(first)
     assert await delete_objects({"host": host}) == 1
     assert [key async for key in real.object_keys()] == []
+
+
+@pytest.mark.parametrize("storage_kind", ["local"])
+async def test_an_upload_finishing_after_a_text_write_does_not_overwrite_it(client, world):
+    """An upload still streaming when text is written to the same file: the text wins (the upload's
+    bytes become the file's only under the app's lock, and only while the file is still pending)."""
+    made = (
+        await client.post(f"{world.base}/files/upload", json={"name": "a", "size": 8}, headers=world.editor)
+    ).json()
+    halfway = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def slow_body() -> Any:
+        yield b"UPLO"
+        halfway.set()
+        await go_on.wait()
+        yield b"ADED"
+
+    upload = asyncio.create_task(send(client, "PUT", made["upload_url"], content=slow_body()))
+    await halfway.wait()
+    written = await client.put(
+        f"{world.base}/files/{made['node']['id']}", json={"content": "text"}, headers=world.editor
+    )
+    assert written.status_code == 200
+    go_on.set()
+    late = await upload
+    assert late.status_code == 409 and late.json()["code"] == "upload_url_used"
+    assert await read(client, world, made["node"]["id"]) == "text"
+
+
+@pytest.mark.parametrize("storage_kind", ["local"])
+async def test_many_copies_of_one_name_in_a_batch_are_numbered_in_order(client, world):
+    batch = {"children": [{"name": "a", "node_type": "folder"} for _ in range(300)]}
+    body = (await client.post(f"{world.base}/batch-upload", json=batch, headers=world.editor)).json()
+    assert [child["name"] for child in body["children"]] == ["a"] + [f"a {n}" for n in range(1, 300)]

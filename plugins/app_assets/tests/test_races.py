@@ -1,7 +1,10 @@
 """Concurrency: every mutation of an app's tree takes the app's revision first (a row lock on
 PostgreSQL, the write lock on SQLite), so concurrent changes see each other. These requests really
 race: they are sent together on one event loop, each on its own database connection, and a control
-shows the same race without the lock producing the cycle the lock prevents."""
+shows the same race without the lock producing the cycle the lock prevents.
+
+Each process also queues one app's changes behind an in-process lock (it spares SQLite's busy wait);
+these tests switch it off, as two replicas share none, so that the database's lock alone is tested."""
 
 from __future__ import annotations
 
@@ -11,11 +14,20 @@ from typing import Any
 import pytest
 
 from plugins.app_assets import service
+from plugins.app_assets.runtime import Runtime
 from plugins.app_assets.tree import Tree
 
 from .conftest import World
 
 ROUNDS = 8
+
+
+@pytest.fixture(autouse=True)
+def as_separate_replicas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No in-process lock shared between the racing requests: each gets a lock of its own."""
+    monkeypatch.setattr(Runtime, "app_lock", lambda self, app_id: asyncio.Lock())
+
+
 # The lock is the database's: which storage holds the bytes does not matter here.
 pytestmark = pytest.mark.parametrize("storage_kind", ["local"])
 
@@ -56,7 +68,7 @@ async def test_control_without_the_lock_the_same_race_makes_a_cycle(client, worl
     """The control: the same crossing moves, each reading the tree without taking the revision first,
     both succeed at least once in a few rounds and leave A and B inside each other."""
 
-    async def unlocked(session: Any, app: Any, expected: Any) -> tuple[int, Tree]:
+    async def unlocked(session: Any, app: Any, expected: Any, **_: Any) -> tuple[int, Tree]:
         tree = await service.load_tree(session, app.app_id)
         await asyncio.sleep(0.01)  # what a slow moment between read and write looks like
         return 0, tree

@@ -16,10 +16,12 @@ One API process on PostgreSQL + Redis, default plugins, local storage:
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +36,9 @@ from core.domain import services
 
 NAME = "assets"
 PORT = 5177
+S3_SERVER_PORT = 5178
+S3_PORT = 5180
+MOTO = Path(sys.executable).with_name("moto_server")
 FANOUT = 8
 MAX_DEPTH = 8
 BIG = 100 * 1024 * 1024
@@ -92,6 +97,79 @@ async def chunks(total: int) -> AsyncIterator[bytes]:
         sent += CHUNK
 
 
+async def transfer(
+    server_base: str, headers: dict[str, str], app_id: uuid.UUID, put_headers: dict[str, str] | None = None
+) -> tuple[float, float, int]:
+    """Create a BIG file, PUT it to its upload URL (streamed), complete it, stream it back down."""
+    base = f"/console/api/apps/{app_id}/assets"
+    async with httpx.AsyncClient(base_url=server_base, headers=headers, timeout=600) as client:
+        made = (await client.post(f"{base}/files/upload", json={"name": "big.bin", "size": BIG})).json()
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=600) as plain:  # the URL alone authorises the transfer
+            put = await plain.put(made["upload_url"], content=chunks(BIG), headers=put_headers or {})
+        up = time.perf_counter() - started
+        assert put.status_code in (200, 204), put.text
+        done = await client.post(f"{base}/files/{made['node']['id']}/complete", json={})
+        assert done.status_code == 200, done.text
+        url = (await client.get(f"{base}/files/{made['node']['id']}/download-url")).json()["download_url"]
+        received = 0
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=600) as plain, plain.stream("GET", url) as response:
+            async for part in response.aiter_bytes(CHUNK):
+                received += len(part)
+        down = time.perf_counter() - started
+    assert received == BIG, received
+    return up, down, received
+
+
+def s3_transfer(
+    stack: Stack, settings: Any, headers: dict[str, str], app_id: uuid.UUID
+) -> tuple[float, float, int]:
+    """The same transfer with ``storage = "s3"`` on a moto server: a second API process on the same
+    database (the same token works), the bytes going straight between client and object store."""
+    moto = subprocess.Popen(
+        [str(MOTO), "-H", "127.0.0.1", "-p", str(S3_PORT)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        endpoint = f"http://127.0.0.1:{S3_PORT}"
+        for _ in range(100):
+            try:
+                httpx.put(f"{endpoint}/bench-assets", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        config = stack.config(
+            {
+                "plugins": {"enabled": builtin_plugins()},
+                "bearer": {"rate_limit_per_token": LIMITER_OFF},
+                "console_api_url": f"http://127.0.0.1:{S3_SERVER_PORT}",
+                "plugin": {
+                    "app_assets": {
+                        "storage": "s3",
+                        "s3": {
+                            "bucket": "bench-assets",
+                            "endpoint": endpoint,
+                            "access_key_id": "bench",
+                            "secret_access_key": "bench-secret",
+                        },
+                    }
+                },
+            },
+            "assets-s3",
+        )
+        server = stack.server(config, S3_SERVER_PORT)
+        try:
+            with section("100 MB through S3 presigned URLs (moto)"):
+                return asyncio.run(transfer(server.base, headers, app_id, {"Content-Length": str(BIG)}))
+        finally:
+            server.stop()
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+
+
 def main() -> int:
     notes = [
         f"trees: folders of {FANOUT} children, breadth first, at most {MAX_DEPTH} deep; files of 1 KB",
@@ -119,7 +197,7 @@ def main() -> int:
             label: asyncio.run(
                 with_context(settings, lambda ctx, label=label: new_app(ctx, workspace, label))
             )
-            for label in ("b100", "b1000", "b10000", "naive", "big")
+            for label in ("b100", "b1000", "b10000", "naive", "big", "s3")
         }
         server = stack.server(config, PORT)
         token = asyncio.run(mint_token(server.base, seeded.email))
@@ -149,38 +227,16 @@ def main() -> int:
                 )
                 return time.perf_counter() - started, requests
 
-        async def transfer() -> tuple[float, float, int]:
-            base = f"/console/api/apps/{apps['big']}/assets"
-            async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=600) as client:
-                made = (
-                    await client.post(f"{base}/files/upload", json={"name": "big.bin", "size": BIG})
-                ).json()
-                started = time.perf_counter()
-                put = await client.put(made["upload_url"], content=chunks(BIG))
-                up = time.perf_counter() - started
-                assert put.status_code == 204, put.text
-                done = await client.post(f"{base}/files/{made['node']['id']}/complete", json={})
-                assert done.status_code == 200, done.text
-                url = (await client.get(f"{base}/files/{made['node']['id']}/download-url")).json()[
-                    "download_url"
-                ]
-                received = 0
-                started = time.perf_counter()
-                async with client.stream("GET", url) as response:
-                    async for part in response.aiter_bytes(CHUNK):
-                        received += len(part)
-                down = time.perf_counter() - started
-            return up, down, received
-
         with section("batch upload: 100, 1,000, 10,000 nodes"):
             batch = asyncio.run(batches())
         with section("naive: 1,000 nodes, one request each"):
             naive_seconds, naive_requests = asyncio.run(naive_run())
         rss_before = server.proc_status("VmHWM")
         with section("100 MB through the local signed URLs"):
-            up, down, received = asyncio.run(transfer())
+            up, down, received = asyncio.run(transfer(server.base, headers, apps["big"]))
         rss_after = server.proc_status("VmHWM")
         server.stop()
+        s3 = s3_transfer(stack, settings, headers, apps["s3"]) if MOTO.exists() else None
 
     for count, (seconds, statements) in batch.items():
         figures.append(info(f"batch of {count:,} nodes: time", seconds * 1000, "ms"))
@@ -197,6 +253,14 @@ def main() -> int:
     figures.append(check_max("peak RSS growth over the transfer", (rss_after - rss_before) / 1024, 20, "MB"))
     runs["batch"] = {str(k): {"seconds": v[0], "statements": v[1]} for k, v in batch.items()}
     runs["naive"] = {"seconds": naive_seconds, "requests": naive_requests}
+    if s3 is None:
+        figures.append(info("S3: 100 MB up / down", None, "MB/s", "moto_server not installed"))
+    else:
+        s3_up, s3_down, _ = s3
+        note = "straight to the S3-compatible server (moto), difyd only signs: moto's own speed"
+        figures.append(info("S3 (moto): upload through the presigned URL", mb / s3_up, "MB/s", note))
+        figures.append(info("S3 (moto): download through the presigned URL", mb / s3_down, "MB/s"))
+        runs["s3"] = {"up_seconds": s3_up, "down_seconds": s3_down}
     runs["transfer"] = {"up_seconds": up, "down_seconds": down, "rss_kb": [rss_before, rss_after]}
     return publish(NAME, "issue #11: app assets (bench/assets_bench.py)", figures, runs, notes)
 

@@ -40,8 +40,11 @@ async def test_upload_and_download_stream_over_a_real_connection(
         ws = await factories.workspace(ctx, "Acme", (ed, "editor"))
         app = await factories.app(ctx, ws, "Skills", "workflow")
         headers = await bearer_for(ctx, ed.account.id)
+        # log_config=None: uvicorn would otherwise install its own logging for the rest of the session.
         server = uvicorn.Server(
-            uvicorn.Config(create_app(ctx=ctx), host="127.0.0.1", port=port, log_level="error")
+            uvicorn.Config(
+                create_app(ctx=ctx), host="127.0.0.1", port=port, log_config=None, access_log=False
+            )
         )
         serving = asyncio.create_task(server.serve())
         try:

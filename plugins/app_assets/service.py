@@ -87,6 +87,13 @@ async def read_tree(runtime: Runtime, app: AppScope) -> tuple[int, Tree]:
         return await revision_of(session, app.app_id), await load_tree(session, app.app_id)
 
 
+def node_of(tree: Tree, node_id: uuid.UUID | None) -> Node:
+    node = tree.nodes.get(node_id) if node_id else None
+    if node is None:
+        raise errors.node_not_found()
+    return node
+
+
 def file_of(tree: Tree, node_id: uuid.UUID | None) -> Node:
     node = tree.nodes.get(node_id) if node_id else None
     if node is None or node.node_type != FILE:
@@ -371,9 +378,7 @@ async def rename(
     runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, name: str
 ) -> tuple[int, Node]:
     async with Mutation(runtime, app, expected) as m:
-        node = m.tree.nodes.get(node_id) if node_id else None
-        if node is None:
-            raise errors.node_not_found()
+        node = node_of(m.tree, node_id)
         _checked_name(name)
         if name == node.name:
             return m.revision, node
@@ -393,9 +398,7 @@ async def move(
 ) -> tuple[int, Node]:
     async with Mutation(runtime, app, expected) as m:
         tree = m.tree
-        node = tree.nodes.get(node_id) if node_id else None
-        if node is None:
-            raise errors.node_not_found()
+        node = node_of(tree, node_id)
         _parent_folder(tree, target)
         if target is not None and tree.within(target, node.id):
             raise errors.not_ready("a folder cannot move into itself or below itself", "move_cycle")
@@ -419,9 +422,7 @@ async def reorder(
 ) -> tuple[int, Node]:
     async with Mutation(runtime, app, expected) as m:
         tree = m.tree
-        node = tree.nodes.get(node_id) if node_id else None
-        if node is None:
-            raise errors.node_not_found()
+        node = node_of(tree, node_id)
         siblings = [sibling for sibling in tree.children[node.parent_id] if sibling.id != node.id]
         if after is None or after == node.id:
             index = 0
@@ -452,9 +453,7 @@ async def delete_node(
     """The node and everything below it, in one statement (the foreign key cascades); the bytes of its
     files go to the deletion outbox in the same transaction, deleted by the ``delete_objects`` job."""
     async with Mutation(runtime, app, expected) as m:
-        node = m.tree.nodes.get(node_id) if node_id else None
-        if node is None:
-            raise errors.node_not_found()
+        node = node_of(m.tree, node_id)
         files = [each for each in m.tree.subtree(node.id) if each.node_type == FILE]
         await m.session.execute(delete(AssetNode).where(AssetNode.id == node.id))
         await outbox(m.session, (app.key(each.id) for each in files), runtime)

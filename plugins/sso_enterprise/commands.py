@@ -104,7 +104,7 @@ def license_issue(
 def license_status(as_json: bool) -> None:
     """The configured license: status, licensee, expiry, features (what the servers will report)."""
 
-    def work(ctx: HostContext) -> dict[str, object]:
+    async def work(ctx: HostContext) -> dict[str, object]:
         settings: SsoEnterpriseSettings = ctx.plugin_settings(NAME) or SsoEnterpriseSettings()
         reading = read_license(settings, datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC))
         found = reading.license
@@ -119,10 +119,7 @@ def license_status(as_json: bool) -> None:
             "domains": list(found.domains) if found else [],
         }
 
-    async def run(ctx: HostContext) -> dict[str, object]:
-        return work(ctx)
-
-    report = run_with_host(run)
+    report = run_with_host(work)
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import structlog
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from core.api import (
@@ -59,6 +60,15 @@ IfMatch = Annotated[
     ),
 ]
 # A strong entity tag only (RFC 9110 §13.1.1: If-Match never matches a weak one), quoted or bare.
+IfNoneMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-None-Match",
+        required=False,
+        max_length=1024,
+        description="the tree's ETag as last read: 304 while it is unchanged",
+    ),
+]
 _REVISION = re.compile(r'^\s*"?(\d{1,18})"?\s*$')
 log = structlog.get_logger("difyd.app_assets")
 TEXT_BODY_BYTES = 16 * 1024 * 1024
@@ -102,11 +112,23 @@ class AssetsController(Controller):
     @get(
         "/tree",
         summary="The app's file tree (nested, with paths; pending files marked)",
-        responses=error_responses(*BEARER_GUARDED, 404),
+        description="With If-None-Match naming the current revision, 304 and no body (the tree is not read).",
+        responses={
+            **error_responses(*BEARER_GUARDED, 404),
+            304: ResponseSpec(None, description="Not modified: the tree is still at that revision."),
+        },
     )
-    async def tree(self, request: Request[Any, Any, Any], app_id: str) -> Response[TreeBody]:
+    async def tree(
+        self, request: Request[Any, Any, Any], app_id: str, if_none_match: IfNoneMatch = None
+    ) -> Response[Any]:
         app = await app_scope(request, app_id, write=False)
-        revision, tree = await service.read_tree(_runtime(request), app)
+        runtime = _runtime(request)
+        if if_none_match is not None:
+            async with runtime.ctx.reads.connect() as conn:
+                current = await service.revision_of(conn, app.app_id)
+            if f'"{current}"' in (tag.strip() for tag in if_none_match.split(",")):
+                return Response(None, status_code=304, headers={"ETag": f'"{current}"'})
+        revision, tree = await service.read_tree(runtime, app)
         return _tagged(TreeBody(revision=revision, children=tree.view()), revision)
 
     @post(

@@ -234,3 +234,14 @@ async def test_rename_move_reorder_delete_and_if_match(client, world):
     )
     assert response.status_code == 200 and response.json() == {"result": "success"}
     assert paths((await tree(client, world))["children"]) == ["/top.md", "/deep/", "/deep/a.txt"]
+
+
+async def test_an_unchanged_tree_is_not_sent_again(client, world):
+    """If-None-Match with the tree's ETag: 304 and no body while nothing changed, the tree once it has."""
+    first = await client.get(f"{world.base}/tree", headers=world.reader)
+    etag = first.headers["etag"]
+    again = await client.get(f"{world.base}/tree", headers={**world.reader, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    await client.post(f"{world.base}/folders", json={"name": "new"}, headers=world.editor)
+    changed = await client.get(f"{world.base}/tree", headers={**world.reader, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["children"][0]["name"] == "new"

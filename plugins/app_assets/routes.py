@@ -1,4 +1,4 @@
-"""``/console/api/apps/{app_id}/assets/…``: the tree and every change to it (spec §3, plus complete).
+"""``/console/api/apps/{app_id}/assets/…``: the tree and every change to it (README.md, "Routes").
 
 Every route: an account (console session with CSRF on writes, or a bearer token with scope ``full``),
 then the app (404 unless it is in one of the caller's workspaces), then the role (editor or above to

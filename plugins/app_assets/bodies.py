@@ -112,7 +112,3 @@ class Result(msgspec.Struct):
 
 class CompletedMany(msgspec.Struct):
     files: list[FlatNode]
-
-
-def flat(node: dict[str, Any]) -> FlatNode:
-    return FlatNode(**node)

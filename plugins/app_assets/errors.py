@@ -42,5 +42,5 @@ def too_deep(limit: int) -> ApiError:
     return ApiError(400, f"the tree is at most {limit} levels deep", code="depth_exceeded")
 
 
-def not_ready(message: str, code: str) -> ApiError:
+def conflict(message: str, code: str) -> ApiError:
     return ApiError(409, message, code=code)

@@ -45,7 +45,6 @@ from plugins.app_assets.bodies import (
     Result,
     TextContent,
     TreeBody,
-    flat,
 )
 from plugins.app_assets.runtime import Runtime, runtime_of
 from plugins.app_assets.storage import StorageError
@@ -145,7 +144,7 @@ class AssetsController(Controller):
         revision, node = await service.create_folder(
             _runtime(request), app, expected_revision(if_match), data.name, service.node_ref(data.parent_id)
         )
-        return _tagged(flat(node.flat()), revision, 201)
+        return _tagged(node.flat(), revision, 201)
 
     @post(
         "/files/upload",
@@ -167,7 +166,7 @@ class AssetsController(Controller):
             service.node_ref(data.parent_id),
             data.sha256,
         )
-        return _tagged(FileUpload(node=flat(node.flat()), upload_url=url), revision, 201)
+        return _tagged(FileUpload(node=node.flat(), upload_url=url), revision, 201)
 
     @post(
         "/batch-upload",
@@ -203,7 +202,7 @@ class AssetsController(Controller):
         app = await app_scope(request, app_id, write=True)
         items = [(service.node_ref(item.id), item.sha256) for item in data.files]
         revision, nodes = await service.complete(_runtime(request), app, items)
-        return _tagged(CompletedMany(files=[flat(node.flat()) for node in nodes]), revision)
+        return _tagged(CompletedMany(files=[node.flat() for node in nodes]), revision)
 
     @get(
         "/files/{node_id:str}",
@@ -234,7 +233,7 @@ class AssetsController(Controller):
         revision, node = await service.write_text(
             _runtime(request), app, expected_revision(if_match), service.node_ref(node_id), data.content
         )
-        return _tagged(flat(node.flat()), revision)
+        return _tagged(node.flat(), revision)
 
     @post(
         "/files/{node_id:str}/complete",
@@ -250,7 +249,7 @@ class AssetsController(Controller):
         revision, nodes = await service.complete(
             _runtime(request), app, [(service.node_ref(node_id), data.sha256)]
         )
-        return _tagged(flat(nodes[0].flat()), revision)
+        return _tagged(nodes[0].flat(), revision)
 
     @get(
         "/files/{node_id:str}/download-url",
@@ -302,7 +301,7 @@ class AssetsController(Controller):
         revision, node = await service.rename(
             _runtime(request), app, expected_revision(if_match), service.node_ref(node_id), data.name
         )
-        return _tagged(flat(node.flat()), revision)
+        return _tagged(node.flat(), revision)
 
     @post(
         "/nodes/{node_id:str}/move",
@@ -322,7 +321,7 @@ class AssetsController(Controller):
             service.node_ref(node_id),
             service.node_ref(data.parent_id),
         )
-        return _tagged(flat(node.flat()), revision)
+        return _tagged(node.flat(), revision)
 
     @post(
         "/nodes/{node_id:str}/reorder",
@@ -347,4 +346,4 @@ class AssetsController(Controller):
             service.node_ref(node_id),
             service.node_ref(data.after_node_id),
         )
-        return _tagged(flat(node.flat()), revision)
+        return _tagged(node.flat(), revision)

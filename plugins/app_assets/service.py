@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +125,7 @@ async def read_text(runtime: Runtime, app: AppScope, node_id: uuid.UUID | None) 
         )
     data = await runtime.storage.read(app.key(node.id))
     if data is None:
-        raise errors.not_ready("the file's bytes are missing from storage", "upload_missing")
+        raise errors.conflict("the file's bytes are missing from storage", "upload_missing")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -140,7 +141,7 @@ async def download_url(runtime: Runtime, app: AppScope, node_id: uuid.UUID | Non
 
 def _ready_file(node: Node) -> Node:
     if node.status != READY:
-        raise errors.not_ready("the file's upload has not been completed", "upload_pending")
+        raise errors.conflict("the file's upload has not been completed", "upload_pending")
     return node
 
 
@@ -170,45 +171,37 @@ async def _begin(
     return int(revision), await load_tree(session, app.app_id)
 
 
+@dataclass
 class Mutation:
-    """``async with Mutation(runtime, app, if_match) as m:`` gives ``m.session``, ``m.tree`` and
-    ``m.revision``; the transaction commits on exit, and a unique-name race the checks could not see
-    (they cannot, under the lock, but the database has the last word) is a 409."""
+    """One change of an app's tree, under its lock: ``session``, the ``tree`` as the lock found it, and
+    the ``revision`` this change makes."""
 
-    def __init__(self, runtime: Runtime, app: AppScope, expected: int | None, *, bump: bool = True) -> None:
-        self.runtime, self.app, self.expected, self.bump = runtime, app, expected, bump
+    runtime: Runtime
+    app: AppScope
+    session: AsyncSession
+    revision: int
+    tree: Tree
 
-    async def __aenter__(self) -> Mutation:
-        self._lock = self.runtime.app_lock(self.app.app_id)
-        await self._lock.acquire()
-        try:
-            self._context = self.runtime.ctx.session()
-            self.session = await self._context.__aenter__()
-        except BaseException:
-            self._lock.release()
-            raise
-        try:
-            self.revision, self.tree = await _begin(self.session, self.app, self.expected, bump=self.bump)
-        except BaseException as exc:
-            try:
-                await self._context.__aexit__(type(exc), exc, exc.__traceback__)
-            finally:
-                self._lock.release()
-            raise
-        return self
+    def stamp(self) -> dict[str, Any]:
+        return {"updated_by": self.app.actor, "updated_at": self.runtime.now()}
 
-    async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> None:
+
+@asynccontextmanager
+async def mutation(
+    runtime: Runtime, app: AppScope, expected: int | None, *, bump: bool = True
+) -> AsyncIterator[Mutation]:
+    """``async with mutation(runtime, app, if_match) as m:``: the process's lock of the app, then one
+    transaction that takes the app's revision first and commits on exit. A unique-name race the checks
+    could not see (they cannot, under the lock, but the database has the last word) is a 409."""
+    async with runtime.app_lock(app.app_id):
         try:
-            await self._context.__aexit__(kind, exc, tb)
+            async with runtime.ctx.session() as session:
+                revision, tree = await _begin(session, app, expected, bump=bump)
+                yield Mutation(runtime, app, session, revision, tree)
         except IntegrityError as failed:
             if "unique" not in str(failed.orig).lower():
                 raise
             raise errors.path_conflict("a sibling already has that name") from failed
-        finally:
-            self._lock.release()
-
-    def stamp(self) -> dict[str, Any]:
-        return {"updated_by": self.app.actor, "updated_at": self.runtime.now()}
 
 
 # The node columns a bulk insert writes, with their PostgreSQL array types for ``unnest``.
@@ -321,7 +314,7 @@ def _row(node: Node, app: AppScope) -> dict[str, Any]:
 async def create_folder(
     runtime: Runtime, app: AppScope, expected: int | None, name: str, parent: uuid.UUID | None
 ) -> tuple[int, Node]:
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         return m.revision, await _add(m, parent, name, FOLDER)
 
 
@@ -336,7 +329,7 @@ async def create_file(
 ) -> tuple[int, Node, str]:
     if size > runtime.settings.max_file_bytes:
         raise errors.file_too_large(runtime.settings.max_file_bytes)
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         node = await _add(m, parent, name, FILE, size=size, status=PENDING, sha256=sha256)
         # Minted before the commit: a failure here writes nothing.
         url = runtime.storage.upload_url(
@@ -353,7 +346,7 @@ async def batch_upload(
     children: list[BatchNode],
     fail_on_conflict: bool,
 ) -> tuple[int, list[dict[str, Any]]]:
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         _parent_folder(m.tree, parent)
         plan = plan_batch(
             m.tree,
@@ -377,7 +370,7 @@ async def batch_upload(
 async def rename(
     runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, name: str
 ) -> tuple[int, Node]:
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         node = node_of(m.tree, node_id)
         _checked_name(name)
         if name == node.name:
@@ -396,12 +389,12 @@ async def rename(
 async def move(
     runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, target: uuid.UUID | None
 ) -> tuple[int, Node]:
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         tree = m.tree
         node = node_of(tree, node_id)
         _parent_folder(tree, target)
         if target is not None and tree.within(target, node.id):
-            raise errors.not_ready("a folder cannot move into itself or below itself", "move_cycle")
+            raise errors.conflict("a folder cannot move into itself or below itself", "move_cycle")
         if target == node.parent_id:
             return m.revision, node  # already there: nothing to do
         if node.name in tree.names_under(target):
@@ -420,7 +413,7 @@ async def move(
 async def reorder(
     runtime: Runtime, app: AppScope, expected: int | None, node_id: uuid.UUID | None, after: uuid.UUID | None
 ) -> tuple[int, Node]:
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         tree = m.tree
         node = node_of(tree, node_id)
         siblings = [sibling for sibling in tree.children[node.parent_id] if sibling.id != node.id]
@@ -452,7 +445,7 @@ async def delete_node(
 ) -> int:
     """The node and everything below it, in one statement (the foreign key cascades); the bytes of its
     files go to the deletion outbox in the same transaction, deleted by the ``delete_objects`` job."""
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         node = node_of(m.tree, node_id)
         files = [each for each in m.tree.subtree(node.id) if each.node_type == FILE]
         await m.session.execute(delete(AssetNode).where(AssetNode.id == node.id))
@@ -479,7 +472,7 @@ async def write_text(
     data = content.encode()
     if len(data) > runtime.settings.max_text_bytes:
         raise errors.file_too_large(runtime.settings.max_text_bytes)
-    async with Mutation(runtime, app, expected) as m:
+    async with mutation(runtime, app, expected) as m:
         node = file_of(m.tree, node_id)
         await runtime.storage.write(app.key(node.id), data)
         node.size, node.status, node.sha256 = len(data), READY, hashlib.sha256(data).hexdigest()
@@ -505,7 +498,7 @@ async def complete(
             checked.append((node, node.size, node.sha256))  # completed already: nothing to check again
             continue
         if sha256 and node.sha256 and sha256 != node.sha256:
-            raise errors.not_ready(
+            raise errors.conflict(
                 f"{tree.path_of(node.id)}: a different SHA-256 was declared when the file was created",
                 "sha256_mismatch",
             )
@@ -514,16 +507,16 @@ async def complete(
         with_sha256 = expected_sha is not None or runtime.storage.hashes_cheaply
         info = await runtime.storage.stat_upload(app.key(node.id), with_sha256=with_sha256)
         if info is None:
-            raise errors.not_ready(f"{tree.path_of(node.id)}: no bytes were uploaded", "upload_missing")
+            raise errors.conflict(f"{tree.path_of(node.id)}: no bytes were uploaded", "upload_missing")
         if info.size != node.size:
-            raise errors.not_ready(
+            raise errors.conflict(
                 f"{tree.path_of(node.id)}: {info.size} bytes arrived, {node.size} were declared",
                 "size_mismatch",
             )
         if expected_sha is not None and info.sha256 != expected_sha:
-            raise errors.not_ready(f"{tree.path_of(node.id)}: SHA-256 does not match", "sha256_mismatch")
+            raise errors.conflict(f"{tree.path_of(node.id)}: SHA-256 does not match", "sha256_mismatch")
         checked.append((node, info.size, info.sha256 or expected_sha))
-    async with Mutation(runtime, app, None) as m:
+    async with mutation(runtime, app, None) as m:
         done, ready = [], {}
         for node, size, sha in checked:
             current = m.tree.nodes.get(node.id)
@@ -549,7 +542,7 @@ async def remove_stale(
 ) -> int:
     """Delete these files if they are still pending (checked again under the app's lock: one may have
     completed since the sweeper looked); their bytes, if any arrived, go to the outbox."""
-    async with Mutation(runtime, app, None) as m:
+    async with mutation(runtime, app, None) as m:
         stale = [
             m.tree.nodes[node_id]
             for node_id in node_ids

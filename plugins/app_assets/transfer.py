@@ -33,7 +33,7 @@ from core.api import (
 )
 from plugins.app_assets.models import PENDING, READY, AssetNode
 from plugins.app_assets.runtime import runtime_of
-from plugins.app_assets.service import AppScope, Mutation
+from plugins.app_assets.service import AppScope, mutation
 from plugins.app_assets.storage import DOWNLOAD_PATH, UPLOAD_PATH, DownloadGrant, LocalStorage, UploadGrant
 
 Token = Annotated[str, Parameter(query="token", max_length=4096, description="the signed grant")]
@@ -107,7 +107,7 @@ async def upload(request: Request[Any, Any, Any], token: Token) -> None:
         tenant_id, app_id = (parse_uuid(segment) for segment in grant.k.split("/")[1:3])
         if tenant_id is None or app_id is None or node_id is None:
             raise ApiError(403, "this link is not valid", code="invalid_link")
-        async with Mutation(runtime, AppScope(tenant_id, app_id, None), None, bump=False) as m:
+        async with mutation(runtime, AppScope(tenant_id, app_id, None), None, bump=False) as m:
             node = m.tree.nodes.get(node_id)
             if node is None:
                 raise ApiError(

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugins.app_assets.bodies import FlatNode
 from plugins.app_assets.models import FOLDER
 
 
@@ -26,19 +27,19 @@ class Node:
     status: str
     sha256: str | None
 
-    def flat(self) -> dict[str, Any]:
+    def flat(self) -> FlatNode:
         """The flat node every single-node route answers."""
-        return {
-            "id": str(self.id),
-            "node_type": self.node_type,
-            "name": self.name,
-            "parent_id": str(self.parent_id) if self.parent_id else None,
-            "order": self.position,
-            "extension": self.extension,
-            "size": self.size,
-            "status": self.status,
-            "sha256": self.sha256,
-        }
+        return FlatNode(
+            id=str(self.id),
+            node_type=self.node_type,
+            name=self.name,
+            parent_id=str(self.parent_id) if self.parent_id else None,
+            order=self.position,
+            extension=self.extension,
+            size=self.size,
+            status=self.status,
+            sha256=self.sha256,
+        )
 
 
 @dataclass
